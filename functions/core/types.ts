@@ -1,0 +1,118 @@
+/** Shared vocabulary of the contract (../shared/design.md). Pure types and constants, no I/O. */
+
+export const FAILURE_CLASSES = [
+  'connection',
+  'tls',
+  'auth',
+  'credentials',
+  'config-invalid',
+  'server-temporary',
+  'server-throttled',
+  'server-rejected',
+  'uncertain',
+  'recipient-rejected',
+] as const;
+export type FailureClass = (typeof FAILURE_CLASSES)[number];
+
+/**
+ * Where in the tenant SMTP conversation a failure happened, as the sender observed it.
+ * `CONFIG` is the network guard / config check, `DECRYPT` the KMS step, `MESSAGE` the wait for the reply
+ * after the final "." (a loss there is `uncertain`).
+ */
+export const SMTP_PHASES = [
+  'CONFIG',
+  'DECRYPT',
+  'CONNECT',
+  'GREETING',
+  'EHLO',
+  'STARTTLS',
+  'AUTH',
+  'MAIL',
+  'RCPT',
+  'DATA',
+  'MESSAGE',
+] as const;
+export type SmtpPhase = (typeof SMTP_PHASES)[number];
+
+/** A failure as data, in nodemailer's shape: stable code, phase, the server's words. Never a password. */
+export interface FailureRecord {
+  class: FailureClass;
+  code: string;
+  phase: SmtpPhase;
+  message: string;
+  responseCode?: number;
+}
+
+export type SenderMode = 'platform' | 'domain' | 'smtp';
+export type FallbackPolicy = 'platform' | 'hold';
+export type SmtpSecurity = 'tls' | 'starttls' | 'none';
+export type MessageKind = 'notification' | 'autoresponder' | 'digest';
+
+export type Route = 'smtp' | 'domain' | 'platform' | 'split';
+export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | FailureClass;
+export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'held' | 'retrying' | 'dead';
+export type DlqReason = 'validation' | 'undeliverable' | 'held-expired';
+
+export interface SmtpSettings {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string;
+  /** base64 KMS ciphertext; never the password itself. */
+  passwordCiphertext: string;
+  fromAddress: string;
+  fromName?: string;
+}
+
+export interface DomainSettings {
+  name: string;
+  fromAddress: string;
+  fromName?: string;
+}
+
+/** The `TENANT#<id>` / `SENDER` item. */
+export interface SenderConfig {
+  tenantId: string;
+  mode: SenderMode;
+  fallback: FallbackPolicy;
+  smtp?: SmtpSettings;
+  domain?: DomainSettings;
+  version: number;
+  updatedAt: string;
+}
+
+export type HealthStateName = 'healthy' | 'unhealthy';
+
+/** The `TENANT#<id>` / `HEALTH` item. Times are ISO 8601 UTC strings. */
+export interface HealthState {
+  state: HealthStateName;
+  configVersion: number;
+  consecutiveFailures: number;
+  backoffLevel: number;
+  retryAt: string | null;
+  probeLeaseUntil: string | null;
+  lastFailure: (FailureRecord & { at: string }) | null;
+  lastSuccessAt: string | null;
+}
+
+/** Time source; injected everywhere so tests holding real sockets never need fake timers. */
+export interface Clock {
+  /** epoch milliseconds */
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** The health of a tenant never seen. */
+export function initialHealth(configVersion: number): HealthState {
+  return {
+    state: 'healthy',
+    configVersion,
+    consecutiveFailures: 0,
+    backoffLevel: 0,
+    retryAt: null,
+    probeLeaseUntil: null,
+    lastFailure: null,
+    lastSuccessAt: null,
+  };
+}

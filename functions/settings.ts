@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * The one place that reads the environment (contract, "Settings"). Handlers call `loadSettings()` once
+ * per container; library code receives the values it needs as arguments.
+ */
+const flag = z
+  .enum(['0', '1', 'true', 'false', ''])
+  .optional()
+  .transform((v) => v === '1' || v === 'true');
+
+const schema = z.object({
+  TABLE_NAME: z.string().min(1),
+  KMS_KEY_ID: z.string().min(1),
+  QUEUE_URL: z.string().min(1),
+  DLQ_URL: z.string().min(1),
+  PLATFORM_FROM_ADDRESS: z.string().min(3),
+  PLATFORM_NAME: z.string().min(1),
+  SES_CONFIGURATION_SET: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v : undefined)),
+  MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  HOLD_MAX_AGE_SECONDS: z.coerce.number().int().min(60).default(86400),
+  TENANT_SMTP_ALLOW_PRIVATE: flag,
+});
+
+export interface Settings {
+  tableName: string;
+  kmsKeyId: string;
+  queueUrl: string;
+  dlqUrl: string;
+  platformFromAddress: string;
+  platformName: string;
+  sesConfigurationSet: string | undefined;
+  maxAttempts: number;
+  holdMaxAgeSeconds: number;
+  allowPrivateSmtp: boolean;
+}
+
+export class SettingsError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SettingsError';
+  }
+}
+
+/** Parses the contract's settings from an environment (default: `process.env`). Throws naming each bad key. */
+export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new SettingsError(`invalid settings: ${problems}`);
+  }
+  const s = parsed.data;
+  return {
+    tableName: s.TABLE_NAME,
+    kmsKeyId: s.KMS_KEY_ID,
+    queueUrl: s.QUEUE_URL,
+    dlqUrl: s.DLQ_URL,
+    platformFromAddress: s.PLATFORM_FROM_ADDRESS,
+    platformName: s.PLATFORM_NAME,
+    sesConfigurationSet: s.SES_CONFIGURATION_SET,
+    maxAttempts: s.MAX_ATTEMPTS,
+    holdMaxAgeSeconds: s.HOLD_MAX_AGE_SECONDS,
+    allowPrivateSmtp: s.TENANT_SMTP_ALLOW_PRIVATE,
+  };
+}
