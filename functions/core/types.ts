@@ -116,3 +116,24 @@ export function initialHealth(configVersion: number): HealthState {
     lastSuccessAt: null,
   };
 }
+
+/**
+ * A tenant SMTP failure as the sender observed it, before classification: nodemailer's error fields
+ * plus the phase the sender itself tracked (nodemailer reports a drop after the final "." as
+ * `ECONNECTION`/`CONN`, so only the sender knows it was `MESSAGE`). `classifySmtpFailure` decides.
+ */
+export interface SmtpErrorInfo {
+  phase: SmtpPhase;
+  code?: string;
+  responseCode?: number;
+  command?: string;
+  response?: string;
+  message: string;
+}
+
+/** One recipient the tenant server refused at RCPT. */
+export interface RecipientRefusal {
+  address: string;
+  responseCode?: number;
+  response?: string;
+}

@@ -1,0 +1,68 @@
+/**
+ * Errors the adapters raise where outside systems' errors enter the project. Each names itself and keeps
+ * the original as `cause`; none ever carries a password.
+ */
+export class AdapterError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'AdapterError';
+  }
+}
+
+/** A DynamoDB conditional write lost (someone else wrote first, or the condition no longer holds). */
+export class ConditionFailedError extends AdapterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ConditionFailedError';
+  }
+}
+
+/** KMS could not encrypt or decrypt (wrong context, wrong key, denied). Class `credentials`. */
+export class CredentialsError extends AdapterError {
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CredentialsError';
+    this.code = code;
+  }
+}
+
+/** The network guard refused a tenant SMTP host or port. Class `config-invalid`. */
+export class HostRefusedError extends AdapterError {
+  readonly reason: string;
+  constructor(message: string, reason: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'HostRefusedError';
+    this.reason = reason;
+  }
+}
+
+/** The tenant SMTP host name did not resolve. Class `connection`; 422 `dns-failure` at config time. */
+export class DnsFailureError extends AdapterError {
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'DnsFailureError';
+    this.code = code;
+  }
+}
+
+/** SES refused a From identity that is not verified (domain tier → platform, `domain-unverified`). */
+export class IdentityNotVerifiedError extends AdapterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'IdentityNotVerifiedError';
+  }
+}
+
+/** SES could not send (throttled, rejected, unreachable); the message stays owed. */
+export class SesSendError extends AdapterError {
+  readonly code: string;
+  readonly retryable: boolean;
+  constructor(message: string, code: string, retryable: boolean, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SesSendError';
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
