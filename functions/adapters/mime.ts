@@ -1,0 +1,80 @@
+import { randomUUID } from 'node:crypto';
+import MailComposer from 'nodemailer/lib/mail-composer';
+
+/** What a message is built from. Addresses are already validated and punycoded by the caller. */
+export interface MimeInput {
+  /** Full From header value, e.g. `"Acme via Platform" <mail@platform.example>`. */
+  from: string;
+  replyTo?: string;
+  to: string[];
+  cc?: string[];
+  subject: string;
+  text?: string;
+  html?: string;
+  /** Extra headers (X-*, Auto-Submitted, List-Unsubscribe…), set as given; the caller refused CR/LF. */
+  headers?: Record<string, string>;
+  /** Message ids (with or without angle brackets) for threading. */
+  inReplyTo?: string;
+  references?: string[];
+  /** Reuse an id (the second build of the same message keeps its identity); generated when missing. */
+  messageId?: string;
+  /** Domain of a generated Message-ID; defaults to the From address's domain. */
+  messageIdDomain?: string;
+  date?: Date;
+}
+
+export interface BuiltMime {
+  /** The RFC 5322 message, CRLF line endings, without any Bcc header. */
+  raw: Buffer;
+  /** The Message-ID header value, with angle brackets. */
+  messageId: string;
+}
+
+/**
+ * Builds the MIME message both routes send (tenant SMTP and SES Raw) with nodemailer's MailComposer.
+ * Bcc never goes in here: blind recipients belong to the envelope / SES Destination only.
+ */
+export async function buildMime(input: MimeInput): Promise<BuiltMime> {
+  const messageId =
+    input.messageId !== undefined
+      ? withBrackets(input.messageId)
+      : generateMessageId(input.messageIdDomain ?? domainOf(input.from));
+  const composer = new MailComposer({
+    from: input.from,
+    ...(input.replyTo !== undefined && { replyTo: input.replyTo }),
+    to: input.to,
+    ...(input.cc !== undefined && input.cc.length > 0 && { cc: input.cc }),
+    subject: input.subject,
+    ...(input.text !== undefined && { text: input.text }),
+    ...(input.html !== undefined && { html: input.html }),
+    ...(input.headers !== undefined && { headers: input.headers }),
+    ...(input.inReplyTo !== undefined && { inReplyTo: input.inReplyTo }),
+    ...(input.references !== undefined && input.references.length > 0 && { references: input.references }),
+    messageId,
+    ...(input.date !== undefined && { date: input.date }),
+    // SMTP DATA and SES Raw both expect CRLF; content is inline strings, never a path or URL to fetch.
+    newline: 'win',
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  });
+  const raw = await composer.compile().build();
+  return { raw, messageId };
+}
+
+function withBrackets(id: string): string {
+  const bare = id.trim().replace(/^<|>$/g, '');
+  return `<${bare}>`;
+}
+
+function generateMessageId(domain: string): string {
+  return `<${randomUUID()}@${domain}>`;
+}
+
+/** The domain of the address in a From header value (`Name <a@b>` or bare `a@b`). */
+function domainOf(from: string): string {
+  const bracketed = /<([^<>]*)>\s*$/.exec(from);
+  const address = (bracketed?.[1] ?? from).trim();
+  const at = address.lastIndexOf('@');
+  const domain = at >= 0 ? address.slice(at + 1).trim() : '';
+  return /^[A-Za-z0-9.-]+$/.test(domain) ? domain : 'localhost';
+}

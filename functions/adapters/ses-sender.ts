@@ -1,0 +1,122 @@
+import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { IdentityNotVerifiedError, SesSendError } from './errors';
+
+export interface SesDestinations {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+}
+
+export interface SesTag {
+  Name: string;
+  Value: string;
+}
+
+export interface SesSendInput {
+  /** Bare address used as FromEmailAddress (the identity SES checks); the header From is in `raw`. */
+  from: string;
+  /** The MIME message from `buildMime`, without Bcc. */
+  raw: Buffer;
+  /** Only the recipients still owed; SES delivers to these, not to the header recipients. */
+  destinations: SesDestinations;
+  tags: SesTag[];
+}
+
+export interface SesSender {
+  /** Sends one raw message; throws IdentityNotVerifiedError or SesSendError, never swallows. */
+  send(input: SesSendInput): Promise<{ messageId: string }>;
+}
+
+export interface SesSenderOptions {
+  ses: SESv2Client;
+  configurationSet?: string;
+}
+
+/** Creates the SES v2 sender (Raw content with an explicit Destination). */
+export function createSesSender(options: SesSenderOptions): SesSender {
+  const { ses, configurationSet } = options;
+  return {
+    async send(input) {
+      const { to, cc = [], bcc = [] } = input.destinations;
+      // Raw content without a Destination makes SES mail every header recipient, including any the
+      // tenant server already accepted; an empty list must never reach SES.
+      if (to.length + cc.length + bcc.length === 0) {
+        throw new SesSendError('SES send refused: no recipients owed', 'NoRecipients', false);
+      }
+      const command = new SendEmailCommand({
+        FromEmailAddress: input.from,
+        Destination: {
+          ...(to.length > 0 && { ToAddresses: to }),
+          ...(cc.length > 0 && { CcAddresses: cc }),
+          ...(bcc.length > 0 && { BccAddresses: bcc }),
+        },
+        Content: { Raw: { Data: input.raw } },
+        ...(input.tags.length > 0 && { EmailTags: input.tags }),
+        ...(configurationSet !== undefined &&
+          configurationSet !== '' && { ConfigurationSetName: configurationSet }),
+      });
+      let messageId: string | undefined;
+      try {
+        ({ MessageId: messageId } = await ses.send(command));
+      } catch (error) {
+        throw translateSesError(error);
+      }
+      if (messageId === undefined || messageId === '') {
+        throw new SesSendError('SES accepted the request but returned no MessageId', 'NoMessageId', false);
+      }
+      return { messageId };
+    },
+  };
+}
+
+const RETRYABLE_NAMES = new Set([
+  'TooManyRequestsException',
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+  'InternalFailure',
+  'ServiceUnavailable',
+]);
+
+const RETRYABLE_NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+]);
+
+interface SdkErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  $metadata?: { httpStatusCode?: number };
+  $retryable?: unknown;
+}
+
+/** Maps an SDK error to the project's SES errors: unverified identity apart, everything else data. */
+export function translateSesError(error: unknown): IdentityNotVerifiedError | SesSendError {
+  if (error instanceof IdentityNotVerifiedError || error instanceof SesSendError) return error;
+  const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
+  const name = typeof shape.name === 'string' && shape.name !== '' ? shape.name : 'UnknownError';
+  const message = typeof shape.message === 'string' ? shape.message : String(error);
+  if (name === 'MessageRejected' && /not verified/i.test(message)) {
+    return new IdentityNotVerifiedError(`SES identity not verified: ${message}`, { cause: error });
+  }
+  // A socket error is a plain Error whose errno code ("ECONNREFUSED") says more than its name.
+  const errno = typeof shape.code === 'string' ? shape.code : undefined;
+  const code = name === 'Error' && errno !== undefined ? errno : name;
+  const status = shape.$metadata?.httpStatusCode;
+  const retryable =
+    RETRYABLE_NAMES.has(name) ||
+    shape.$retryable !== undefined ||
+    (status !== undefined && (status >= 500 || status === 429)) ||
+    (errno !== undefined && RETRYABLE_NETWORK_CODES.has(errno));
+  return new SesSendError(`SES send failed (${code}): ${message}`, code, retryable, { cause: error });
+}
