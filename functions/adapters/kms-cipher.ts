@@ -1,0 +1,112 @@
+import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import type { Clock } from '../core/types';
+import { CredentialsError } from './errors';
+
+/** The contract's cache bound: a decrypted password lives at most 15 minutes in a container. */
+export const MAX_CACHE_TTL_MS = 15 * 60 * 1000;
+
+export interface KmsCipherOptions {
+  kms: KMSClient;
+  keyId: string;
+  clock: Clock;
+  /** Plaintext cache lifetime; capped at 15 min (the default); 0 turns the cache off. */
+  cacheTtlMs?: number;
+  /** Most cached plaintexts kept; the least recently used goes first. Default 1000. */
+  maxEntries?: number;
+}
+
+export interface KmsCipher {
+  /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
+  encryptPassword(tenantId: string, plaintext: string): Promise<string>;
+  /** Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext. */
+  decryptPassword(tenantId: string, ciphertextB64: string): Promise<string>;
+}
+
+interface CacheEntry {
+  expiresAt: number;
+  plaintext: Promise<string>;
+}
+
+/** Binds the ciphertext to its tenant: KMS refuses it under any other tenantId. */
+function contextFor(tenantId: string): Record<string, string> {
+  return { tenantId, purpose: 'smtp-password' };
+}
+
+function credentialsError(action: string, tenantId: string, err: unknown): CredentialsError {
+  // Only the SDK's error name and message travel on; neither ever holds the plaintext we sent.
+  const code = err instanceof Error && err.name !== 'Error' ? err.name : 'KMSError';
+  const detail = err instanceof Error ? `: ${err.message}` : '';
+  return new CredentialsError(`KMS ${action} for tenant ${tenantId} failed (${code})${detail}`, code, {
+    cause: err,
+  });
+}
+
+/** Builds the SMTP password cipher over KMS with a per-container plaintext cache. */
+export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
+  const { kms, keyId, clock } = options;
+  const ttlMs = Math.max(0, Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS));
+  const maxEntries = Math.max(1, options.maxEntries ?? 1000);
+  // Keyed by tenant AND ciphertext, so a ciphertext copied to another tenant never hits a cached plaintext.
+  const cache = new Map<string, CacheEntry>();
+
+  async function encryptPassword(tenantId: string, plaintext: string): Promise<string> {
+    try {
+      const out = await kms.send(
+        new EncryptCommand({
+          KeyId: keyId,
+          Plaintext: Buffer.from(plaintext, 'utf8'),
+          EncryptionContext: contextFor(tenantId),
+        }),
+      );
+      if (!out.CiphertextBlob)
+        throw new CredentialsError('KMS Encrypt returned no ciphertext', 'EmptyResponse');
+      return Buffer.from(out.CiphertextBlob).toString('base64');
+    } catch (err) {
+      throw err instanceof CredentialsError ? err : credentialsError('Encrypt', tenantId, err);
+    }
+  }
+
+  async function callDecrypt(tenantId: string, ciphertextB64: string): Promise<string> {
+    try {
+      const out = await kms.send(
+        new DecryptCommand({
+          KeyId: keyId,
+          CiphertextBlob: Buffer.from(ciphertextB64, 'base64'),
+          EncryptionContext: contextFor(tenantId),
+        }),
+      );
+      if (!out.Plaintext) throw new CredentialsError('KMS Decrypt returned no plaintext', 'EmptyResponse');
+      return Buffer.from(out.Plaintext).toString('utf8');
+    } catch (err) {
+      throw err instanceof CredentialsError ? err : credentialsError('Decrypt', tenantId, err);
+    }
+  }
+
+  function decryptPassword(tenantId: string, ciphertextB64: string): Promise<string> {
+    if (ttlMs === 0) return callDecrypt(tenantId, ciphertextB64);
+    const cacheKey = `${tenantId}\u0000${ciphertextB64}`;
+    const now = clock.now();
+    const hit = cache.get(cacheKey);
+    if (hit && hit.expiresAt > now) {
+      // Move to the end (most recently used); the expiry stays that of the first decrypt.
+      cache.delete(cacheKey);
+      cache.set(cacheKey, hit);
+      return hit.plaintext;
+    }
+    cache.delete(cacheKey);
+    // The promise itself is cached, so concurrent decrypts of one ciphertext make one KMS call.
+    const plaintext = callDecrypt(tenantId, ciphertextB64);
+    const entry: CacheEntry = { expiresAt: now + ttlMs, plaintext };
+    cache.set(cacheKey, entry);
+    plaintext.catch(() => {
+      if (cache.get(cacheKey) === entry) cache.delete(cacheKey);
+    });
+    for (const key of cache.keys()) {
+      if (cache.size <= maxEntries) break;
+      cache.delete(key);
+    }
+    return plaintext;
+  }
+
+  return { encryptPassword, decryptPassword };
+}
