@@ -1,0 +1,294 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type ClaimMessageInput,
+  createDynamoStore,
+  type DeliveryRecord,
+  deliverySkFor,
+  InvalidCursorError,
+} from '../../functions/adapters/dynamo-store';
+import { type DynamoFixture, manualClock, startDynamo } from '../support/dynamo';
+
+const T0 = Date.parse('2030-01-01T00:00:00.000Z');
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+let db: DynamoFixture;
+let tenantSeq = 0;
+
+beforeAll(async () => {
+  db = await startDynamo();
+});
+
+afterAll(async () => {
+  await db?.close();
+});
+
+function setup() {
+  const clock = manualClock(T0);
+  const store = createDynamoStore({ doc: db.doc, tableName: db.tableName, clock });
+  tenantSeq += 1;
+  return { clock, store, tenantId: `m${tenantSeq}-${Math.random().toString(36).slice(2, 8)}` };
+}
+
+function delivery(
+  messageId: string,
+  firstAttemptMs: number,
+  over: Partial<DeliveryRecord> = {},
+): DeliveryRecord {
+  const iso = new Date(firstAttemptMs).toISOString();
+  return {
+    sk: deliverySkFor(iso, messageId),
+    messageId,
+    kind: 'notification',
+    route: 'smtp',
+    fallbackReason: null,
+    status: 'sent',
+    accepted: ['a@b.example'],
+    rejected: [],
+    attempts: 1,
+    timings: { totalMs: 12, tenantMs: 10 },
+    at: iso,
+    ...over,
+  };
+}
+
+function claimInput(tenantId: string, now: number, over: Partial<ClaimMessageInput> = {}): ClaimMessageInput {
+  return {
+    tenantId,
+    key: 'msg-1',
+    now,
+    leaseUntil: now + 30_000,
+    deliverySk: deliverySkFor(new Date(now).toISOString(), 'msg-1'),
+    ...over,
+  };
+}
+
+describe('claimMessage', () => {
+  it('gives the lease to exactly one of 10 racing receives', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+
+    // Act
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, () => store.claimMessage(claimInput(tenantId, T0))),
+    );
+
+    // Assess
+    expect(outcomes.filter((o) => o.outcome === 'claimed')).toHaveLength(1);
+    expect(outcomes.filter((o) => o.outcome === 'leased')).toHaveLength(9);
+    for (const o of outcomes) if (o.outcome === 'leased') expect(o.leaseUntil).toBe(T0 + 30_000);
+  });
+
+  it('tells leased, re-claimed after the lease, released and done apart, counting attempts', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    const firstSk = claimInput(tenantId, T0).deliverySk;
+
+    // Act
+    const first = await store.claimMessage(claimInput(tenantId, T0));
+    const whileLeased = await store.claimMessage(claimInput(tenantId, T0 + 29_999));
+    const afterLease = await store.claimMessage(claimInput(tenantId, T0 + 30_001));
+    const released = await store.releaseMessage(tenantId, 'msg-1');
+    const afterRelease = await store.claimMessage(claimInput(tenantId, T0 + 30_002));
+    await store.markMessageDone(tenantId, 'msg-1');
+    const done = await store.claimMessage(claimInput(tenantId, T0 + 120_000));
+
+    // Assess
+    expect(first).toEqual({ outcome: 'claimed', attempts: 1, deliverySk: firstSk, firstClaim: true });
+    expect(whileLeased).toEqual({ outcome: 'leased', leaseUntil: T0 + 30_000 });
+    expect(afterLease).toEqual({ outcome: 'claimed', attempts: 2, deliverySk: firstSk, firstClaim: false });
+    expect(released).toBe(true);
+    expect(afterRelease).toEqual({ outcome: 'claimed', attempts: 3, deliverySk: firstSk, firstClaim: false });
+    expect(done).toEqual({ outcome: 'done', deliverySk: firstSk });
+  });
+
+  it('releases only its own lease when told which one it holds', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    await store.claimMessage(claimInput(tenantId, T0));
+    await store.claimMessage(claimInput(tenantId, T0 + 40_000)); // the first lease ran out; a second took over
+
+    // Act
+    const stale = await store.releaseMessage(tenantId, 'msg-1', T0 + 30_000);
+    const meanwhile = await store.claimMessage(claimInput(tenantId, T0 + 41_000));
+    const own = await store.releaseMessage(tenantId, 'msg-1', T0 + 70_000);
+    const missing = await store.releaseMessage(tenantId, 'no-such-key');
+
+    // Assess
+    expect(stale).toBe(false);
+    expect(meanwhile).toEqual({ outcome: 'leased', leaseUntil: T0 + 70_000 });
+    expect(own).toBe(true);
+    expect(missing).toBe(false);
+  });
+
+  it('treats a claim past its expiresAt as absent: attempts restart with the new deliverySk', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    await store.claimMessage(claimInput(tenantId, T0));
+    await store.markMessageDone(tenantId, 'msg-1');
+    const later = T0 + 31 * DAY_MS;
+
+    // Act
+    const again = await store.claimMessage(claimInput(tenantId, later));
+
+    // Assess
+    expect(again).toEqual({
+      outcome: 'claimed',
+      attempts: 1,
+      deliverySk: claimInput(tenantId, later).deliverySk,
+      firstClaim: true,
+    });
+  });
+
+  it('scopes keys per tenant', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    await store.claimMessage(claimInput(tenantId, T0));
+
+    // Act
+    const other = await store.claimMessage(claimInput(`${tenantId}-other`, T0));
+
+    // Assess
+    expect(other.outcome).toBe('claimed');
+  });
+});
+
+describe('delivery records', () => {
+  it('round-trips a record, drops undefined fields, and stores expiresAt 30 days out', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    const record = delivery('m1', T0, {
+      route: 'split',
+      fallbackReason: 'server-temporary',
+      status: 'partial',
+      rejected: [{ address: 'x@b.example', responseCode: 550, response: '550 5.1.1 no such user' }],
+      providerMessageId: undefined,
+      possibleDuplicate: true,
+    });
+
+    // Act
+    await store.putDelivery(tenantId, record);
+    const read = await store.getDelivery(tenantId, record.sk);
+    const raw = await db.doc.send(
+      new GetCommand({ TableName: db.tableName, Key: { pk: `TENANT#${tenantId}`, sk: record.sk } }),
+    );
+
+    // Assess
+    const { providerMessageId: _omitted, ...expected } = record;
+    expect(read).toEqual(expected);
+    expect(raw.Item?.expiresAt).toBe(T0 / 1000 + 30 * 24 * 60 * 60);
+  });
+
+  it('lists newest first, pages with lastKey, and ends with a null lastKey', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    for (let i = 1; i <= 5; i++) await store.putDelivery(tenantId, delivery(`m${i}`, T0 + i * 1000));
+    await store.claimMessage(claimInput(tenantId, T0)); // other items of the tenant stay out of the log
+
+    // Act
+    const page1 = await store.listDeliveries(tenantId, { limit: 2 });
+    const page2 = await store.listDeliveries(tenantId, { limit: 2, cursor: page1.lastKey });
+    const page3 = await store.listDeliveries(tenantId, { limit: 2, cursor: page2.lastKey });
+
+    // Assess
+    expect(page1.items.map((d) => d.messageId)).toEqual(['m5', 'm4']);
+    expect(page2.items.map((d) => d.messageId)).toEqual(['m3', 'm2']);
+    expect(page3.items.map((d) => d.messageId)).toEqual(['m1']);
+    expect(page3.lastKey).toBeNull();
+  });
+
+  it('refuses a cursor that points outside the tenant delivery log', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+
+    // Act
+    const other = store.listDeliveries(tenantId, {
+      limit: 2,
+      cursor: { pk: 'TENANT#someone-else', sk: 'DELIVERY#x' },
+    });
+    const notDelivery = store.listDeliveries(tenantId, {
+      limit: 2,
+      cursor: { pk: `TENANT#${tenantId}`, sk: 'SENDER' },
+    });
+
+    // Assess
+    await expect(other).rejects.toBeInstanceOf(InvalidCursorError);
+    await expect(notDelivery).rejects.toBeInstanceOf(InvalidCursorError);
+  });
+
+  it('hides delivery items past expiresAt from every reader', async () => {
+    // Prepare
+    const { store, clock, tenantId } = setup();
+    const old = delivery('msg-1', T0);
+    await store.claimMessage(claimInput(tenantId, T0));
+    await store.putDelivery(tenantId, old);
+    clock.set(T0 + 10 * DAY_MS);
+    await store.putDelivery(tenantId, delivery('recent', T0 + 10 * DAY_MS));
+    clock.set(T0 + 30 * DAY_MS + 1000);
+
+    // Act
+    const list = await store.listDeliveries(tenantId, { limit: 10 });
+    const byKey = await store.getDelivery(tenantId, old.sk);
+    const byId = await store.getDeliveryByMessageId(tenantId, 'msg-1');
+
+    // Assess
+    expect(list.items.map((d) => d.messageId)).toEqual(['recent']);
+    expect(byKey).toBeNull();
+    expect(byId).toBeNull();
+  });
+
+  it('finds a delivery by messageId through the claim item', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    const claim = await store.claimMessage(claimInput(tenantId, T0, { key: 'idem-7' }));
+    const sk = claim.outcome === 'claimed' ? claim.deliverySk : 'unreachable';
+    await store.putDelivery(tenantId, delivery('idem-7', T0, { sk }));
+
+    // Act
+    const found = await store.getDeliveryByMessageId(tenantId, 'idem-7');
+    const unknown = await store.getDeliveryByMessageId(tenantId, 'never-sent');
+    const otherTenant = await store.getDeliveryByMessageId(`${tenantId}-other`, 'idem-7');
+
+    // Assess
+    expect(found?.sk).toBe(sk);
+    expect(found?.messageId).toBe('idem-7');
+    expect(unknown).toBeNull();
+    expect(otherTenant).toBeNull();
+  });
+});
+
+describe('hitRateLimit', () => {
+  it('allows 5 hits per window, refuses the 6th, and allows again in the next window', async () => {
+    // Prepare
+    const { store, clock, tenantId } = setup();
+    const key = `sendTo#${tenantId}`;
+    clock.set(T0 + 5_000);
+
+    // Act
+    const inWindow = [];
+    for (let i = 0; i < 6; i++) inWindow.push(await store.hitRateLimit(key, 5, 60));
+    const otherKey = await store.hitRateLimit(`${key}-other`, 5, 60);
+    clock.set(T0 + 60_000);
+    const nextWindow = await store.hitRateLimit(key, 5, 60);
+
+    // Assess
+    expect(inWindow).toEqual([true, true, true, true, true, false]);
+    expect(otherKey).toBe(true);
+    expect(nextWindow).toBe(true);
+    const raw = await db.doc.send(
+      new GetCommand({ TableName: db.tableName, Key: { pk: `RATE#${key}#${T0 / 1000}`, sk: 'COUNTER' } }),
+    );
+    expect(raw.Item).toMatchObject({ count: 5, expiresAt: T0 / 1000 + 120 });
+  });
+
+  it('counts racing hits exactly', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+
+    // Act
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.hitRateLimit(tenantId, 5, 60)));
+
+    // Assess
+    expect(results.filter(Boolean)).toHaveLength(5);
+  });
+});
