@@ -1,0 +1,9 @@
+/** The core layer's public surface: pure decisions, no I/O. */
+export * from './classify';
+export * from './fallback';
+export * from './headers';
+export * from './health';
+export * from './message';
+export * from './retry';
+export * from './route';
+export * from './types';
