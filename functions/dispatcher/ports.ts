@@ -1,0 +1,59 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import type { DynamoStore } from '../adapters/dynamo-store';
+import type { KmsCipher } from '../adapters/kms-cipher';
+import type { QueueAdapter } from '../adapters/queue';
+import type { SesSender } from '../adapters/ses-sender';
+import type { TenantSmtpSender } from '../adapters/tenant-smtp';
+import type { PlatformSender } from '../core/fallback';
+import type { Clock, HealthState, SenderConfig } from '../core/types';
+
+/** Everything the dispatcher talks to, built once per container by the handler (or by a test). */
+export interface DispatcherDeps {
+  store: DynamoStore;
+  cipher: KmsCipher;
+  smtp: TenantSmtpSender;
+  ses: SesSender;
+  queue: QueueAdapter;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  platform: PlatformSender;
+  maxAttempts: number;
+  holdMaxAgeSeconds: number;
+  /** Kept back from the invocation's deadline for the SES fallback after a slow tenant server. */
+  sesReserveMs: number;
+  /** SES identities (domains) seen unverified, remembered per container. */
+  unverifiedDomains: ExpiringSet;
+}
+
+/** A tenant as one batch sees it; `health` is updated in place as the batch's sends report back. */
+export interface TenantView {
+  config: SenderConfig | null;
+  health: HealthState;
+}
+
+/** How long this container remembers that SES refused a domain identity as not verified. */
+export const DOMAIN_UNVERIFIED_MEMORY_MS = 5 * 60_000;
+
+/** A set whose members expire; per-container memory such as "domain not verified". */
+export class ExpiringSet {
+  private readonly until = new Map<string, number>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly clock: Clock,
+  ) {}
+
+  add(key: string): void {
+    this.until.set(key, this.clock.now() + this.ttlMs);
+  }
+
+  has(key: string): boolean {
+    const until = this.until.get(key);
+    if (until === undefined) return false;
+    if (until > this.clock.now()) return true;
+    this.until.delete(key);
+    return false;
+  }
+}

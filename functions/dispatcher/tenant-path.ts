@@ -1,0 +1,107 @@
+import { CredentialsError } from '../adapters/errors';
+import type { SmtpSendOutcome } from '../adapters/tenant-smtp';
+import { classifyRecipientRefusal, classifySmtpFailure, isFinalRefusal } from '../core/classify';
+import type { FailureRecord, RecipientRefusal, SenderConfig, SmtpSettings } from '../core/types';
+import type { DispatcherDeps } from './ports';
+import { allOf, onlyThese, type Recipients } from './recipients';
+
+/** What one try of the tenant's SMTP server left behind. */
+export interface TenantAttempt {
+  /** Recipients the tenant server took (the message is theirs now). */
+  accepted: string[];
+  /** Address-level permanent refusals (5.1.x, 5.2.1, 5.2.2 at RCPT): final, never sent elsewhere. */
+  finalRefusals: RecipientRefusal[];
+  /** Recipients still owed after the try: the fallback's to send. */
+  unsent: Recipients;
+  /** Why `unsent` is not empty, or why the try failed; the breaker's input. */
+  failure?: FailureRecord;
+  /** A refusal-only outcome says nothing against the server: the breaker sees a success. */
+  serverWorked: boolean;
+  possibleDuplicate: boolean;
+  response?: string;
+  durationMs: number;
+}
+
+export interface TenantSendInput {
+  tenantId: string;
+  config: SenderConfig & { smtp: SmtpSettings };
+  owed: Recipients;
+  raw: Buffer;
+  deadline: number;
+}
+
+/** Decrypts the tenant's password and sends through its server; every outcome comes back as data. */
+export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput): Promise<TenantAttempt> {
+  const { tenantId, config, owed } = input;
+  const started = deps.clock.now();
+  let password: string;
+  try {
+    password = await deps.cipher.decryptPassword(tenantId, config.smtp.passwordCiphertext);
+  } catch (err) {
+    const code = err instanceof CredentialsError ? err.code : 'KMSError';
+    const failure = classifySmtpFailure({
+      phase: 'DECRYPT',
+      code,
+      message: 'the SMTP password could not be decrypted',
+    });
+    return failed(owed, failure, deps.clock.now() - started);
+  }
+  const outcome = await deps.smtp.send(
+    {
+      tenantId,
+      configVersion: config.version,
+      host: config.smtp.host,
+      port: config.smtp.port,
+      security: config.smtp.security,
+      username: config.smtp.username,
+      password,
+    },
+    { from: config.smtp.fromAddress, to: allOf(owed), raw: input.raw },
+    { deadline: input.deadline },
+  );
+  return fromOutcome(owed, outcome);
+}
+
+function failed(owed: Recipients, failure: FailureRecord, durationMs: number): TenantAttempt {
+  return {
+    accepted: [],
+    finalRefusals: [],
+    unsent: owed,
+    failure,
+    serverWorked: false,
+    possibleDuplicate: failure.class === 'uncertain',
+    response: failure.message,
+    durationMs,
+  };
+}
+
+/** Translates the sender's outcome: per-recipient refusals are judged one by one, anything else whole. */
+function fromOutcome(owed: Recipients, outcome: SmtpSendOutcome): TenantAttempt {
+  const refusalsOnly = outcome.ok || (outcome.error.code === 'EENVELOPE' && outcome.refused.length > 0);
+  if (!refusalsOnly) return failed(owed, classifySmtpFailure(outcome.error), outcome.durationMs);
+
+  const accepted = outcome.ok ? outcome.accepted : [];
+  const finalRefusals = outcome.refused.filter(isFinalRefusal);
+  const retryable = outcome.refused.filter((r) => !isFinalRefusal(r));
+  const first = retryable[0];
+  const failure: FailureRecord | undefined = first && {
+    class: classifyRecipientRefusal(first),
+    code: String(first.responseCode ?? 'RCPT'),
+    phase: 'RCPT',
+    message: first.response ?? 'recipient refused',
+    ...(first.responseCode !== undefined && { responseCode: first.responseCode }),
+  };
+  return {
+    accepted,
+    finalRefusals,
+    unsent: onlyThese(
+      owed,
+      retryable.map((r) => r.address),
+    ),
+    ...(failure && { failure }),
+    serverWorked: failure === undefined,
+    possibleDuplicate: false,
+    response: outcome.ok ? outcome.response : (outcome.refused[0]?.response ?? outcome.error.message),
+    durationMs: outcome.durationMs,
+  };
+}
