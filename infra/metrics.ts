@@ -42,13 +42,15 @@ export const METRICS = {
     name: 'Sent',
     unit: 'Count',
     dimensions: ['route'],
-    description: 'A message delivered (status sent or partial), once per message; route is smtp|domain|platform|split.',
+    description:
+      'A message delivered (status sent or partial), once per message; route is smtp|domain|platform|split.',
   },
   fallback: {
     name: 'Fallback',
     unit: 'Count',
     dimensions: ['reason'],
-    description: 'A message sent through the platform with a fallbackReason (no-config included), once per message.',
+    description:
+      'A message sent through the platform with a fallbackReason (no-config included), once per message.',
   },
   tenantRouteWanted: {
     name: 'TenantRouteWanted',

@@ -52,7 +52,12 @@ export function resetCounts(counts: Record<string, number>): void {
 /** A clock that follows real time, shifted by hand (breaker tests jump minutes ahead). */
 export function shiftableClock(): Clock & { shift(ms: number): void } {
   let offset = 0;
-  return { now: () => Date.now() + offset, shift: (ms) => void (offset += ms) };
+  return {
+    now: () => Date.now() + offset,
+    shift: (ms) => {
+      offset += ms;
+    },
+  };
 }
 
 export interface DispatcherFixture {
