@@ -1,0 +1,50 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import type { DynamoStore } from '../adapters/dynamo-store';
+import type { KmsCipher } from '../adapters/kms-cipher';
+import type { NetworkGuard } from '../adapters/network-guard';
+import type { Clock } from '../core/types';
+import type { SmtpTester } from './smtp-test';
+
+/** The store operations the config API uses. */
+export type ConfigStore = Pick<
+  DynamoStore,
+  | 'loadTenant'
+  | 'getSender'
+  | 'putSender'
+  | 'resetHealth'
+  | 'claimDomain'
+  | 'releaseDomain'
+  | 'listDeliveries'
+  | 'getDeliveryByMessageId'
+  | 'hitRateLimit'
+>;
+
+export type ApiLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
+
+/** Everything the config API is built from; handler.ts wires the real adapters, tests local servers. */
+export interface ConfigApiDeps {
+  store: ConfigStore;
+  cipher: KmsCipher;
+  /** The network guard, used at config time (PUT and test) before anything connects. */
+  guard: Pick<NetworkGuard, 'vet'>;
+  /** The tenant SMTP sender the dispatcher uses (guarded at connect time too). */
+  smtp: SmtpTester;
+  logger: ApiLogger;
+  clock: Clock;
+  /** `TENANT_SMTP_ALLOW_PRIVATE=1`: `security: "none"` accepted (the guard opens private hosts itself). */
+  allowPrivateSmtp: boolean;
+  /** The test endpoint's budget for everything it does against the tenant server (default and cap 15 s). */
+  testBudgetMs?: number;
+  /** `sendTo` rate limit per tenant (default 5 per 60 s). */
+  sendToLimit?: { limit: number; windowSeconds: number };
+}
+
+/** What a route handler gets: the request, its tenant, and the deps. */
+export interface RouteContext {
+  event: APIGatewayProxyEventV2WithJWTAuthorizer;
+  context: Context;
+  tenantId: string;
+  params: Record<string, string>;
+  deps: ConfigApiDeps;
+}

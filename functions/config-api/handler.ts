@@ -1,0 +1,51 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import { createDynamoStore } from '../adapters/dynamo-store';
+import { createKmsCipher } from '../adapters/kms-cipher';
+import { createNetworkGuard } from '../adapters/network-guard';
+import { createTenantSmtpSender } from '../adapters/tenant-smtp';
+import { systemClock } from '../core/types';
+import { loadSettings } from '../settings';
+import { type ConfigApiHandler, createConfigApi } from './app';
+
+let api: ConfigApiHandler | undefined;
+
+/**
+ * Wires the real adapters from the settings, once per container. The SDK clients take region and
+ * endpoints from the SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_*), so the same code runs in
+ * Lambda and in the local stack.
+ */
+function buildApi(): ConfigApiHandler {
+  const settings = loadSettings();
+  const clock = systemClock;
+  // Powertools reads its own POWERTOOLS_SERVICE_NAME (set by the stack).
+  const logger = new Logger();
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const guard = createNetworkGuard({ allowPrivate: settings.allowPrivateSmtp });
+  return createConfigApi({
+    store: createDynamoStore({ doc, tableName: settings.tableName, clock }),
+    cipher: createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock }),
+    guard,
+    smtp: createTenantSmtpSender({
+      vet: guard.vet,
+      clock,
+      allowInsecure: settings.allowPrivateSmtp,
+      timeouts: { connectMs: 10_000, socketMs: 15_000 },
+      logger,
+    }),
+    logger,
+    clock,
+    allowPrivateSmtp: settings.allowPrivateSmtp,
+  });
+}
+
+/** The config API Lambda (HTTP API, payload format 2.0, JWT authorizer in front). */
+export const handler = (event: APIGatewayProxyEventV2WithJWTAuthorizer, context: Context) => {
+  api ??= buildApi();
+  return api(event, context);
+};

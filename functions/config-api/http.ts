@@ -1,0 +1,55 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { z } from 'zod';
+import { BadRequestError, UnprocessableError } from './errors';
+
+/** Bodies above this are refused before parsing (a sender config is well under 4 KiB). */
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/** A JSON answer. */
+export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}) {
+  return {
+    statusCode,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+    body: JSON.stringify(body),
+  } satisfies APIGatewayProxyStructuredResultV2;
+}
+
+/** An empty answer (DELETE's 204). */
+export function noContent(): APIGatewayProxyStructuredResultV2 {
+  return { statusCode: 204, headers: { 'cache-control': 'no-store' }, body: '' };
+}
+
+/**
+ * The request body as parsed JSON: 400 `bad-request` when it is not JSON (or too large); `undefined`
+ * when there is none, so each route decides whether that is allowed.
+ */
+export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean | undefined): unknown {
+  if (body === undefined || body === '') return undefined;
+  const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
+  if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES)
+    throw new BadRequestError('request body is too large');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    // Never echo the body or the parser's excerpt of it: it may hold a password.
+    throw new BadRequestError('request body is not valid JSON');
+  }
+}
+
+/** The dotted path of the member a zod issue is about (`smtp.port`); '' for the body itself. */
+export function fieldOf(issue: z.core.$ZodIssue): string {
+  const path = issue.path.map(String);
+  if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
+  return path.join('.');
+}
+
+/** Parses with a schema; the first issue becomes a 422 `validation` naming its field. */
+export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  const issue = result.error.issues[0];
+  if (!issue) throw new UnprocessableError('validation', 'invalid request body');
+  const field = fieldOf(issue);
+  throw new UnprocessableError('validation', issue.message, field === '' ? undefined : field);
+}

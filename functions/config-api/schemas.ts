@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import { FAILURE_CLASSES, SMTP_PHASES } from '../core/types';
+import { ERROR_CODES } from './errors';
+
+/**
+ * The one source of truth for the config API's bodies (contract, "Config API"): requests are parsed with
+ * these, responses are built to them, and openapi.ts derives its schemas from them with z.toJSONSchema.
+ * No transforms here, so every schema is representable in JSON Schema.
+ */
+
+const TENANT_ID = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const NO_CRLF = /^[^\r\n]*$/;
+// Host names (labels of letters, digits, '-' and '_'), dotted IPv4, or IPv6 (bare or in brackets). The
+// network guard judges what the name or address means; this only keeps junk out of DNS.
+const HOST = /^(?:[A-Za-z0-9_-]{1,63}(?:\.[A-Za-z0-9_-]{1,63})*\.?|\[?[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*\]?)$/;
+const DOMAIN =
+  /^(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,61}[A-Za-z0-9]$/;
+
+export const tenantIdSchema = z.string().regex(TENANT_ID);
+/** A delivery's messageId (its idempotencyKey, ≤ 128 chars). */
+export const messageIdSchema = z.string().min(1).max(128);
+
+const headerText = (max: number) => z.string().min(1).max(max).regex(NO_CRLF, 'must not contain CR or LF');
+const email = z.email().max(254);
+const isoTime = z.iso.datetime();
+
+export const smtpSecuritySchema = z.enum(['tls', 'starttls', 'none']);
+export const fallbackSchema = z.enum(['platform', 'hold']);
+
+const smtpInput = z.strictObject({
+  host: z.string().min(1).max(253).regex(HOST, 'must be a host name or an IP address'),
+  port: z.number().int().min(1).max(65535),
+  security: smtpSecuritySchema,
+  username: headerText(256),
+  /** Omitted: keep the stored one (only when host, port and username are unchanged). */
+  password: z.string().min(1).max(1024).optional(),
+  fromAddress: email,
+  fromName: headerText(256).optional(),
+});
+
+export const smtpPutSchema = z.strictObject({
+  mode: z.literal('smtp'),
+  fallback: fallbackSchema.optional(),
+  smtp: smtpInput,
+});
+
+const domainSettings = z.strictObject({
+  name: z.string().regex(DOMAIN, 'must be a domain name'),
+  fromAddress: email,
+  fromName: headerText(256).optional(),
+});
+
+export const domainPutSchema = z.strictObject({ mode: z.literal('domain'), domain: domainSettings });
+export const platformPutSchema = z.strictObject({ mode: z.literal('platform') });
+
+/** PUT /tenants/{tenantId}/sender. */
+export const putSenderBodySchema = z.discriminatedUnion('mode', [
+  smtpPutSchema,
+  domainPutSchema,
+  platformPutSchema,
+]);
+export type PutSenderBody = z.infer<typeof putSenderBodySchema>;
+export type SmtpPutBody = z.infer<typeof smtpPutSchema>;
+
+const sendTo = email.optional();
+/** POST .../sender/test with the stored config. */
+export const storedTestBodySchema = z.strictObject({ sendTo });
+/** POST .../sender/test with an unsaved smtp config. */
+export const smtpTestBodySchema = smtpPutSchema.extend({ sendTo });
+export const testBodySchema = z.union([storedTestBodySchema, smtpTestBodySchema]);
+export type SmtpTestBody = z.infer<typeof smtpTestBodySchema>;
+
+// ---- responses -------------------------------------------------------------------------------------
+
+const version = z.number().int().min(0);
+
+const smtpView = z.strictObject({
+  host: z.string(),
+  port: z.number().int(),
+  security: smtpSecuritySchema,
+  username: z.string(),
+  /** Always true: a stored smtp config has a password; the password itself is never returned. */
+  passwordSet: z.literal(true),
+  fromAddress: z.string(),
+  fromName: z.string().optional(),
+});
+
+/** GET/PUT answer: the config without password or ciphertext. */
+export const senderViewSchema = z.discriminatedUnion('mode', [
+  z.strictObject({
+    mode: z.literal('smtp'),
+    fallback: fallbackSchema,
+    smtp: smtpView,
+    version,
+    updatedAt: isoTime,
+  }),
+  z.strictObject({
+    mode: z.literal('domain'),
+    domain: z.strictObject({ name: z.string(), fromAddress: z.string(), fromName: z.string().optional() }),
+    version,
+    updatedAt: isoTime,
+  }),
+  // No config at all: { mode: 'platform', version: 0 } without updatedAt.
+  z.strictObject({ mode: z.literal('platform'), version, updatedAt: isoTime.optional() }),
+]);
+export type SenderView = z.infer<typeof senderViewSchema>;
+
+const failureClass = z.enum(FAILURE_CLASSES);
+const smtpPhase = z.enum(SMTP_PHASES);
+
+export const healthViewSchema = z.strictObject({
+  state: z.enum(['healthy', 'unhealthy']),
+  configVersion: version,
+  consecutiveFailures: z.number().int().min(0),
+  backoffLevel: z.number().int().min(0),
+  retryAt: isoTime.nullable(),
+  lastFailure: z
+    .strictObject({
+      class: failureClass,
+      code: z.string(),
+      phase: smtpPhase,
+      message: z.string(),
+      responseCode: z.number().int().optional(),
+      at: isoTime,
+    })
+    .nullable(),
+  lastSuccessAt: isoTime.nullable(),
+});
+export type HealthView = z.infer<typeof healthViewSchema>;
+
+export const testResultSchema = z.discriminatedUnion('ok', [
+  z.strictObject({ ok: z.literal(true), durationMs: z.number().int().min(0) }),
+  z.strictObject({
+    ok: z.literal(false),
+    class: failureClass,
+    code: z.string(),
+    phase: smtpPhase,
+    message: z.string(),
+    durationMs: z.number().int().min(0),
+  }),
+]);
+export type TestResult = z.infer<typeof testResultSchema>;
+
+export const deliveryViewSchema = z.strictObject({
+  at: isoTime,
+  messageId: z.string(),
+  kind: z.enum(['notification', 'autoresponder', 'digest']),
+  route: z.enum(['smtp', 'domain', 'platform', 'split']).nullable(),
+  fallbackReason: z.union([z.enum(['no-config', 'unhealthy', 'domain-unverified']), failureClass]).nullable(),
+  status: z.enum(['sent', 'partial', 'rejected', 'held', 'retrying', 'dead']),
+  accepted: z.array(z.string()),
+  rejected: z.array(
+    z.strictObject({
+      address: z.string(),
+      responseCode: z.number().int().optional(),
+      response: z.string().optional(),
+    }),
+  ),
+  response: z.string().nullable(),
+});
+export type DeliveryView = z.infer<typeof deliveryViewSchema>;
+
+/** One delivery in detail: the list item plus attempts and the duplicate flag. */
+export const deliveryDetailSchema = deliveryViewSchema.extend({
+  attempts: z.number().int().min(0),
+  possibleDuplicate: z.boolean(),
+  providerMessageId: z.string().optional(),
+});
+export type DeliveryDetail = z.infer<typeof deliveryDetailSchema>;
+
+export const deliveriesPageSchema = z.strictObject({
+  items: z.array(deliveryViewSchema),
+  cursor: z.string().nullable(),
+});
+
+export const errorBodySchema = z.strictObject({
+  error: z.strictObject({
+    code: z.enum(ERROR_CODES),
+    message: z.string(),
+    field: z.string().optional(),
+  }),
+});
+
+/** API Gateway's own 401 body (the JWT authorizer answers; the function never runs). */
+export const gatewayErrorSchema = z.strictObject({ message: z.string() });

@@ -1,0 +1,147 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { ConditionFailedError } from '../adapters/errors';
+import type { SenderConfig } from '../core/types';
+import type { RouteContext } from './deps';
+import { BadRequestError, ConflictError, UnprocessableError } from './errors';
+import { json, noContent, parseJsonBody, parseWith } from './http';
+import { type PutSenderBody, putSenderBodySchema } from './schemas';
+import { checkDomainAddress, checkSecurity, domainOf, guardHost, storedCiphertextFor } from './sender-rules';
+import { senderView } from './views';
+
+/** Read-modify-write rounds before a PUT/DELETE gives up on a config that keeps changing (409). */
+const WRITE_ROUNDS = 3;
+
+/** GET /tenants/{tenantId}/sender. */
+export async function getSenderRoute({
+  tenantId,
+  deps,
+}: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
+  return json(200, senderView(await deps.store.getSender(tenantId)));
+}
+
+/** PUT /tenants/{tenantId}/sender: validate, guard, encrypt, store as version + 1, release, reset health. */
+export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
+  const { event, tenantId, deps } = ctx;
+  const raw = parseJsonBody(event.body, event.isBase64Encoded);
+  if (raw === undefined) throw new BadRequestError('a JSON request body is required');
+  const body = parseWith(putSenderBodySchema, raw);
+  if (body.mode === 'smtp') {
+    checkSecurity(body.smtp.security, deps.allowPrivateSmtp);
+    await guardHost(deps.guard, body.smtp.host, body.smtp.port);
+  }
+  if (body.mode === 'domain') checkDomainAddress(body.domain.name, body.domain.fromAddress);
+  const newDomain = body.mode === 'domain' ? body.domain.name.toLowerCase() : undefined;
+
+  // Encrypted once, whatever the number of rounds.
+  let encrypted: Promise<string> | undefined;
+  const encrypt = (password: string) => {
+    encrypted ??= deps.cipher.encryptPassword(tenantId, password);
+    return encrypted;
+  };
+
+  for (let round = 0; round < WRITE_ROUNDS; round++) {
+    const current = await deps.store.getSender(tenantId);
+    const expected = current?.version ?? 0;
+    const next = await configFrom(ctx, body, current, expected + 1, encrypt);
+    if (newDomain && (await deps.store.claimDomain(newDomain, tenantId)) === 'owned-by-other') {
+      throw new UnprocessableError(
+        'domain-taken',
+        `domain ${newDomain} belongs to another tenant`,
+        'domain.name',
+      );
+    }
+    if (!(await stored(ctx, next, expected))) continue;
+    await afterWrite(ctx, current, next, newDomain);
+    return json(200, senderView(next));
+  }
+  if (newDomain && domainOf(await deps.store.getSender(tenantId)) !== newDomain) {
+    await deps.store.releaseDomain(newDomain, tenantId);
+  }
+  throw new ConflictError();
+}
+
+/** DELETE /tenants/{tenantId}/sender: `{ mode: 'platform' }` as version + 1 (versions never repeat). */
+export async function deleteSenderRoute(ctx: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
+  const { tenantId, deps } = ctx;
+  for (let round = 0; round < WRITE_ROUNDS; round++) {
+    const current = await deps.store.getSender(tenantId);
+    const expected = current?.version ?? 0;
+    const next: SenderConfig = {
+      tenantId,
+      mode: 'platform',
+      fallback: 'platform',
+      version: expected + 1,
+      updatedAt: new Date(deps.clock.now()).toISOString(),
+    };
+    if (!(await stored(ctx, next, expected))) continue;
+    await afterWrite(ctx, current, next, undefined);
+    return noContent();
+  }
+  throw new ConflictError();
+}
+
+async function configFrom(
+  { tenantId, deps }: RouteContext,
+  body: PutSenderBody,
+  current: SenderConfig | null,
+  version: number,
+  encrypt: (password: string) => Promise<string>,
+): Promise<SenderConfig> {
+  const base = { tenantId, version, updatedAt: new Date(deps.clock.now()).toISOString() };
+  if (body.mode === 'smtp') {
+    const s = body.smtp;
+    const passwordCiphertext =
+      s.password !== undefined ? await encrypt(s.password) : storedCiphertextFor(s, current);
+    return {
+      ...base,
+      mode: 'smtp',
+      fallback: body.fallback ?? 'platform',
+      smtp: {
+        host: s.host,
+        port: s.port,
+        security: s.security,
+        username: s.username,
+        passwordCiphertext,
+        fromAddress: s.fromAddress,
+        ...(s.fromName !== undefined ? { fromName: s.fromName } : {}),
+      },
+    };
+  }
+  if (body.mode === 'domain') {
+    const d = body.domain;
+    return {
+      ...base,
+      mode: 'domain',
+      fallback: 'platform',
+      domain: {
+        name: d.name.toLowerCase(),
+        fromAddress: d.fromAddress,
+        ...(d.fromName !== undefined ? { fromName: d.fromName } : {}),
+      },
+    };
+  }
+  return { ...base, mode: 'platform', fallback: 'platform' };
+}
+
+/** Conditional put; false when another writer came first (the caller reads again and retries). */
+async function stored({ deps }: RouteContext, next: SenderConfig, expected: number): Promise<boolean> {
+  try {
+    await deps.store.putSender(next, expected);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionFailedError) return false;
+    throw err;
+  }
+}
+
+/** After a config change: release a domain no longer used, and reset health for the new version. */
+async function afterWrite(
+  { tenantId, deps }: RouteContext,
+  previous: SenderConfig | null,
+  next: SenderConfig,
+  newDomain: string | undefined,
+): Promise<void> {
+  const old = domainOf(previous);
+  if (old !== undefined && old !== newDomain) await deps.store.releaseDomain(old, tenantId);
+  await deps.store.resetHealth(tenantId, next.version);
+}

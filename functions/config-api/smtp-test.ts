@@ -1,0 +1,81 @@
+import { buildMime } from '../adapters/mime';
+import type {
+  SmtpSendOutcome,
+  SmtpVerifyOutcome,
+  TenantSmtpSender,
+  TenantSmtpTarget,
+} from '../adapters/tenant-smtp';
+import { classifySmtpFailure } from '../core/classify';
+import type { SmtpErrorInfo } from '../core/types';
+import type { TestResult } from './schemas';
+
+/** The tenant SMTP sender as the test endpoint uses it (the dispatcher's own, guarded at connect time). */
+export type SmtpTester = Pick<TenantSmtpSender, 'verify' | 'send' | 'invalidate'>;
+
+/** The contract's cap on everything the test endpoint does against a tenant server. */
+export const MAX_TEST_BUDGET_MS = 15_000;
+
+export interface TestMail {
+  sendTo: string;
+  fromAddress: string;
+  fromName?: string;
+}
+
+/** A failure as the test endpoint answers it: classified as the dispatcher would classify it. */
+export function failedResult(info: SmtpErrorInfo, durationMs: number): TestResult {
+  const record = classifySmtpFailure(info);
+  return {
+    ok: false,
+    class: record.class,
+    code: record.code,
+    phase: record.phase,
+    message: record.message,
+    durationMs: Math.max(0, Math.round(durationMs)),
+  };
+}
+
+function resultOf(outcome: SmtpVerifyOutcome | SmtpSendOutcome): TestResult {
+  return outcome.ok
+    ? { ok: true, durationMs: Math.max(0, Math.round(outcome.durationMs)) }
+    : failedResult(outcome.error, outcome.durationMs);
+}
+
+function fromHeader(address: string, name: string | undefined): string {
+  if (name === undefined) return address;
+  return `"${name.replace(/["\\]/g, '\\$&')}" <${address}>`;
+}
+
+/**
+ * Connect, TLS and AUTH against the tenant server (and one test message with `sendTo`) before
+ * `deadline` (epoch ms); never throws for a tenant-side failure.
+ */
+export async function runSmtpTest(
+  smtp: SmtpTester,
+  target: TenantSmtpTarget,
+  deadline: number,
+  mail: TestMail | undefined,
+): Promise<TestResult> {
+  if (!mail) {
+    const outcome = await smtp.verify(target, { deadline });
+    return resultOf(outcome);
+  }
+  const built = await buildMime({
+    from: fromHeader(mail.fromAddress, mail.fromName),
+    to: [mail.sendTo],
+    subject: 'Test message: your sender settings work',
+    text:
+      `This test message went out through your own SMTP server (${target.host}) to check your ` +
+      'sender settings. No action is needed.\r\n',
+  });
+  try {
+    const outcome = await smtp.send(
+      target,
+      { from: mail.fromAddress, to: [mail.sendTo], raw: built.raw },
+      { deadline },
+    );
+    return resultOf(outcome);
+  } finally {
+    // The pooled connection of a test must not linger in the API's container.
+    smtp.invalidate(target.tenantId);
+  }
+}

@@ -1,0 +1,137 @@
+import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { CredentialsError } from '../adapters/errors';
+import type { SenderConfig, SmtpSecurity } from '../core/types';
+import type { RouteContext } from './deps';
+import { RateLimitedError, UnprocessableError } from './errors';
+import { json, parseJsonBody, parseWith } from './http';
+import { smtpTestBodySchema, storedTestBodySchema, type TestResult } from './schemas';
+import { checkSecurity, guardHost, storedCiphertextFor } from './sender-rules';
+import { failedResult, MAX_TEST_BUDGET_MS, runSmtpTest } from './smtp-test';
+
+/** Time left to the Lambda's own deadline that the test never eats into (to answer at all). */
+const ANSWER_RESERVE_MS = 1_000;
+
+interface TestSubject {
+  host: string;
+  port: number;
+  security: SmtpSecurity;
+  username: string;
+  fromAddress: string;
+  fromName?: string | undefined;
+  /** The password as typed (unsaved config), or the stored ciphertext to decrypt. */
+  secret: { password: string } | { ciphertext: string };
+  sendTo: string | undefined;
+}
+
+/** What to test: the body's unsaved smtp config, or (body `{}`) the stored one. */
+function subjectOf(raw: unknown, stored: SenderConfig | null): TestSubject {
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'mode' in raw) {
+    if ((raw as { mode: unknown }).mode !== 'smtp') {
+      throw new UnprocessableError('validation', 'the test checks smtp mode only', 'mode');
+    }
+    const body = parseWith(smtpTestBodySchema, raw);
+    const s = body.smtp;
+    const secret =
+      s.password !== undefined ? { password: s.password } : { ciphertext: storedCiphertextFor(s, stored) };
+    return { ...s, secret, sendTo: body.sendTo };
+  }
+  const body = parseWith(storedTestBodySchema, raw);
+  if (!stored || stored.mode === 'platform') {
+    throw new UnprocessableError('validation', 'nothing stored to test: send an smtp config in the body');
+  }
+  if (stored.mode !== 'smtp' || !stored.smtp) {
+    throw new UnprocessableError(
+      'validation',
+      'the stored config is not in smtp mode; the test checks smtp only',
+      'mode',
+    );
+  }
+  const s = stored.smtp;
+  return {
+    host: s.host,
+    port: s.port,
+    security: s.security,
+    username: s.username,
+    fromAddress: s.fromAddress,
+    fromName: s.fromName,
+    secret: { ciphertext: s.passwordCiphertext },
+    sendTo: body.sendTo,
+  };
+}
+
+/**
+ * POST /tenants/{tenantId}/sender/test: guard first (422 before any connection), then connect, TLS and
+ * AUTH with the dispatcher's sender within 15 s, and with `sendTo` one real message (rate limited).
+ */
+export async function testSenderRoute({
+  event,
+  context,
+  tenantId,
+  deps,
+}: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
+  // No body at all means `{}` (test the stored config); a JSON null is a body, and not a valid one.
+  const parsed = parseJsonBody(event.body, event.isBase64Encoded);
+  const raw = parsed === undefined ? {} : parsed;
+  const stored = await deps.store.getSender(tenantId);
+  const subject = subjectOf(raw, stored);
+  checkSecurity(subject.security, deps.allowPrivateSmtp);
+  await guardHost(deps.guard, subject.host, subject.port);
+
+  if (subject.sendTo !== undefined) {
+    const { limit, windowSeconds } = deps.sendToLimit ?? { limit: 5, windowSeconds: 60 };
+    if (!(await deps.store.hitRateLimit(`sender-test#${tenantId}`, limit, windowSeconds))) {
+      throw new RateLimitedError(`at most ${limit} test messages per ${windowSeconds} s`, windowSeconds);
+    }
+  }
+
+  const started = deps.clock.now();
+  const budget = Math.min(deps.testBudgetMs ?? MAX_TEST_BUDGET_MS, MAX_TEST_BUDGET_MS);
+  const deadline =
+    started + Math.max(0, Math.min(budget, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
+
+  let password: string;
+  if ('password' in subject.secret) password = subject.secret.password;
+  else {
+    try {
+      password = await deps.cipher.decryptPassword(tenantId, subject.secret.ciphertext);
+    } catch (err) {
+      if (!(err instanceof CredentialsError)) throw err;
+      const info = {
+        phase: 'DECRYPT' as const,
+        code: err.code,
+        message: 'the stored password could not be decrypted',
+      };
+      return answer(deps, tenantId, failedResult(info, deps.clock.now() - started));
+    }
+  }
+
+  const target = {
+    tenantId,
+    configVersion: stored?.version ?? 0,
+    host: subject.host,
+    port: subject.port,
+    security: subject.security,
+    username: subject.username,
+    password,
+  };
+  const mail =
+    subject.sendTo === undefined
+      ? undefined
+      : {
+          sendTo: subject.sendTo,
+          fromAddress: subject.fromAddress,
+          ...(subject.fromName !== undefined ? { fromName: subject.fromName } : {}),
+        };
+  return answer(deps, tenantId, await runSmtpTest(deps.smtp, target, deadline, mail));
+}
+
+function answer(
+  deps: RouteContext['deps'],
+  tenantId: string,
+  result: TestResult,
+): APIGatewayProxyStructuredResultV2 {
+  const { ok, durationMs } = result;
+  const failure = result.ok ? {} : { class: result.class, code: result.code, phase: result.phase };
+  deps.logger.info('sender test done', { tenantId, ok, durationMs, ...failure });
+  return json(200, result);
+}

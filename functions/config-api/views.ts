@@ -1,0 +1,99 @@
+import type { DeliveryRecord } from '../adapters/dynamo-items';
+import { type HealthState, initialHealth, type SenderConfig } from '../core/types';
+import type { DeliveryDetail, DeliveryView, HealthView, SenderView } from './schemas';
+
+/**
+ * What the API answers for stored items. Built field by field (never by spreading an item), so a
+ * ciphertext or any attribute added to the table later can never leak into a response.
+ */
+
+/** The config as answered: no password, no ciphertext; no config → `{ mode: 'platform', version: 0 }`. */
+export function senderView(config: SenderConfig | null): SenderView {
+  if (!config) return { mode: 'platform', version: 0 };
+  const updatedAt = config.updatedAt;
+  if (config.mode === 'smtp' && config.smtp) {
+    const s = config.smtp;
+    return {
+      mode: 'smtp',
+      fallback: config.fallback,
+      smtp: {
+        host: s.host,
+        port: s.port,
+        security: s.security,
+        username: s.username,
+        passwordSet: true,
+        fromAddress: s.fromAddress,
+        ...(s.fromName !== undefined ? { fromName: s.fromName } : {}),
+      },
+      version: config.version,
+      updatedAt,
+    };
+  }
+  if (config.mode === 'domain' && config.domain) {
+    const d = config.domain;
+    return {
+      mode: 'domain',
+      domain: {
+        name: d.name,
+        fromAddress: d.fromAddress,
+        ...(d.fromName !== undefined ? { fromName: d.fromName } : {}),
+      },
+      version: config.version,
+      updatedAt,
+    };
+  }
+  return { mode: 'platform', version: config.version, ...(updatedAt ? { updatedAt } : {}) };
+}
+
+/** The HEALTH item's public fields; a tenant never seen is healthy at its current config version. */
+export function healthView(health: HealthState | null, currentVersion: number): HealthView {
+  const h = health ?? initialHealth(currentVersion);
+  const f = h.lastFailure;
+  return {
+    state: h.state,
+    configVersion: h.configVersion,
+    consecutiveFailures: h.consecutiveFailures,
+    backoffLevel: h.backoffLevel,
+    retryAt: h.retryAt,
+    lastFailure: f
+      ? {
+          class: f.class,
+          code: f.code,
+          phase: f.phase,
+          message: f.message,
+          ...(typeof f.responseCode === 'number' ? { responseCode: f.responseCode } : {}),
+          at: f.at,
+        }
+      : null,
+    lastSuccessAt: h.lastSuccessAt,
+  };
+}
+
+/** One line of the delivery log. */
+export function deliveryView(record: DeliveryRecord): DeliveryView {
+  return {
+    at: record.at,
+    messageId: record.messageId,
+    kind: record.kind,
+    route: record.route ?? null,
+    fallbackReason: record.fallbackReason ?? null,
+    status: record.status,
+    accepted: [...(record.accepted ?? [])],
+    rejected: (record.rejected ?? []).map((r) => ({
+      address: r.address,
+      ...(typeof r.responseCode === 'number' ? { responseCode: r.responseCode } : {}),
+      ...(typeof r.response === 'string' ? { response: r.response } : {}),
+    })),
+    response: record.response ?? null,
+  };
+}
+
+/** One delivery in detail. */
+export function deliveryDetail(record: DeliveryRecord): DeliveryDetail {
+  return {
+    ...deliveryView(record),
+    attempts: record.attempts ?? 0,
+    possibleDuplicate: record.possibleDuplicate === true,
+    ...(record.providerMessageId !== undefined ? { providerMessageId: record.providerMessageId } : {}),
+  };
+}
