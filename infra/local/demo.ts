@@ -1,0 +1,174 @@
+import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import type { StackInfo } from './stack';
+
+/** The demo tenants (contract, "Local stack"): one working SMTP server, one broken, one without config. */
+export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
+const KINDS = ['notification', 'autoresponder', 'digest'] as const;
+
+interface DeliveryView {
+  at: string;
+  messageId: string;
+  kind: string;
+  route: string | null;
+  fallbackReason: string | null;
+  status: string;
+  accepted: string[];
+}
+
+/** A small client of the local config API, with the admin token. */
+export function apiClient(info: StackInfo) {
+  return async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: T }> {
+    const response = await fetch(`${info.apiUrl}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${info.adminToken}`, 'content-type': 'application/json' },
+      ...(body !== undefined && { body: JSON.stringify(body) }),
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : null) as T };
+  };
+}
+
+/** Configures the demo tenants through the config API, exactly as a platform would. */
+export async function configureDemoTenants(info: StackInfo): Promise<void> {
+  const call = apiClient(info);
+  const smtp = (password: string) => ({
+    host: info.mailboxSmtp.host,
+    port: info.mailboxSmtp.port,
+    security: 'none',
+    username: info.mailboxSmtp.username,
+    password,
+  });
+  const acme = await call('PUT', '/tenants/acme/sender', {
+    mode: 'smtp',
+    fallback: 'platform',
+    smtp: { ...smtp(info.mailboxSmtp.password), fromAddress: 'notifications@acme.example', fromName: 'Acme' },
+  });
+  // globex's relay refuses its credential (a rotated password): every send fails at AUTH.
+  const globex = await call('PUT', '/tenants/globex/sender', {
+    mode: 'smtp',
+    fallback: 'platform',
+    smtp: { ...smtp('an-outdated-password'), fromAddress: 'alerts@globex.example', fromName: 'Globex' },
+  });
+  for (const [tenant, answer] of [
+    ['acme', acme],
+    ['globex', globex],
+  ] as const) {
+    if (answer.status !== 200)
+      throw new Error(`configuring ${tenant} failed: ${JSON.stringify(answer.body)}`);
+  }
+  await call('DELETE', '/tenants/initech/sender');
+}
+
+/** Enqueues one message of each kind per demo tenant; returns how many. */
+export async function enqueueDemoMessages(info: StackInfo, sqs: SQSClient): Promise<number> {
+  let count = 0;
+  for (const tenantId of DEMO_TENANTS) {
+    for (const kind of KINDS) {
+      const message = {
+        v: 1,
+        tenantId,
+        kind,
+        to: `customer-${count + 1}@example.com`,
+        subject: `${tenantId}: your ${kind} (demo)`,
+        text: `Hello from ${tenantId}. This ${kind} was sent by the tenant-mailer local stack.`,
+        ...(kind === 'digest' && { unsubscribeUrl: `https://${tenantId}.example/unsubscribe` }),
+      };
+      await sqs.send(
+        new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: JSON.stringify(message) }),
+      );
+      count += 1;
+    }
+  }
+  return count;
+}
+
+/** Waits until every demo tenant has `perTenant` finished deliveries, or the timeout passes. */
+export async function waitForDemo(
+  info: StackInfo,
+  perTenant: number,
+  timeoutMs: number,
+): Promise<DeliveryView[]> {
+  const call = apiClient(info);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const all: DeliveryView[] = [];
+    for (const tenant of DEMO_TENANTS) {
+      const page = await call<{ items: DeliveryView[] }>('GET', `/tenants/${tenant}/deliveries?limit=100`);
+      all.push(
+        ...(page.body?.items ?? []).filter((d) => d.status !== 'retrying').map((d) => ({ ...d, tenant })),
+      );
+    }
+    const done = DEMO_TENANTS.every(
+      (t) => all.filter((d) => (d as DeliveryView & { tenant: string }).tenant === t).length >= perTenant,
+    );
+    if (done || Date.now() > deadline) return all;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+}
+
+/** The demo's summary: tenant, route, reason, where to look. */
+export function demoTable(info: StackInfo, deliveries: DeliveryView[]): string {
+  const where = (route: string | null) =>
+    route === 'smtp' ? `${info.mailboxUrl}  (tenant mailbox)` : `${info.sesUrl}  (SES mailbox)`;
+  const rows = DEMO_TENANTS.map((tenant) => {
+    const mine = deliveries.filter((d) => (d as DeliveryView & { tenant: string }).tenant === tenant);
+    const first = mine[0];
+    return [
+      tenant,
+      `${mine.length}`,
+      first?.route ?? '-',
+      first?.fallbackReason ?? '-',
+      first?.status ?? 'pending',
+      first ? where(first.route) : '-',
+    ];
+  });
+  const header = ['tenant', 'sent', 'route', 'reason', 'status', 'where to look'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** One line per finished delivery, for the log after the demo. */
+export async function describeBatch(
+  info: StackInfo,
+  records: SQSRecord[],
+  failed: Set<string>,
+): Promise<string[]> {
+  const call = apiClient(info);
+  const lines: string[] = [];
+  for (const record of records) {
+    let tenantId = '?';
+    let key = record.messageId;
+    try {
+      const body = JSON.parse(record.body) as { tenantId?: string; idempotencyKey?: string };
+      tenantId = body.tenantId ?? '?';
+      key = body.idempotencyKey ?? record.messageId;
+    } catch {
+      // an unparsable body went to the DLQ as invalid
+    }
+    if (failed.has(record.messageId)) {
+      lines.push(`${new Date().toISOString()}  ${tenantId.padEnd(10)} left queued for a retry`);
+      continue;
+    }
+    const found = await call<DeliveryView | { error: unknown }>(
+      'GET',
+      `/tenants/${encodeURIComponent(tenantId)}/deliveries/${encodeURIComponent(key)}`,
+    );
+    const d = found.status === 200 ? (found.body as DeliveryView) : null;
+    lines.push(
+      d
+        ? `${d.at}  ${tenantId.padEnd(10)} ${d.kind.padEnd(13)} route=${d.route} reason=${d.fallbackReason ?? '-'} status=${d.status} to=${d.accepted.join(',')}`
+        : `${new Date().toISOString()}  ${tenantId.padEnd(10)} not delivered (see the DLQ: ${info.dlqUrl})`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,127 @@
+import { mkdir } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { buildApp } from 'fauxqs';
+import { MailDev } from 'maildev';
+
+/** A started local server: where it listens and how to stop it. */
+export interface LocalService {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+const requireCjs = createRequire(import.meta.url);
+// dynalite and aws-ses-v2-local are CommonJS without type declarations of their own.
+const dynalite = requireCjs('dynalite') as (options: Record<string, number | string>) => Server;
+const sesServer = (
+  requireCjs('aws-ses-v2-local') as {
+    default: (config?: Partial<{ host: string; port: number }>) => Promise<Server>;
+  }
+).default;
+
+const HOST = '127.0.0.1';
+
+function listening(server: Server, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, HOST, () => resolve((server.address() as AddressInfo).port));
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections?.();
+    server.close(() => resolve());
+  });
+}
+
+/** dynalite in memory (no TTL deletion, no transactions: the project designs around both). */
+export async function startDynalite(port = 0): Promise<LocalService> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+  const bound = await listening(server, port);
+  return { url: `http://${HOST}:${bound}`, port: bound, close: () => closeServer(server) };
+}
+
+/** fauxqs bound to loopback (its own starter binds every interface). Queue URLs use a `*.localhost` host. */
+export async function startFauxqs(port = 0): Promise<LocalService> {
+  const app = buildApp({ logger: false, host: 'localhost' });
+  await app.listen({ port, host: HOST });
+  const address = app.server.address() as AddressInfo;
+  return { url: `http://${HOST}:${address.port}`, port: address.port, close: () => app.close() };
+}
+
+/** aws-ses-v2-local: SES v2 API plus `/store` and a mailbox page at its base URL. */
+export async function startSesLocal(port = 0): Promise<LocalService> {
+  const server = await sesServer({ host: HOST, port });
+  const bound = (server.address() as AddressInfo).port;
+  return { url: `http://${HOST}:${bound}`, port: bound, close: () => closeServer(server) };
+}
+
+export interface Mailbox extends LocalService {
+  smtp: { host: string; port: number; username: string; password: string };
+}
+
+/** maildev with incoming AUTH (plain, no TLS): the demo tenant's own SMTP server and its web mailbox. */
+export async function startMailbox(options: {
+  webPort: number;
+  smtpPort: number;
+  mailDirectory: string;
+  username: string;
+  password: string;
+}): Promise<Mailbox> {
+  await mkdir(options.mailDirectory, { recursive: true });
+  const maildev = new MailDev({
+    smtp: options.smtpPort,
+    ip: HOST,
+    web: options.webPort,
+    webIp: HOST,
+    incomingUser: options.username,
+    incomingPass: options.password,
+    mailDirectory: options.mailDirectory,
+    silent: true,
+  });
+  await maildev.start();
+  return {
+    url: `http://${HOST}:${options.webPort}`,
+    port: options.webPort,
+    smtp: { host: HOST, port: options.smtpPort, username: options.username, password: options.password },
+    close: () => maildev.stop(),
+  };
+}
+
+/** Creates the queue and its DLQ (redrive after 50 receives: the crash safety net). */
+export async function createQueues(
+  sqs: SQSClient,
+  names: { queue: string; dlq: string },
+  visibilityTimeoutSeconds: number,
+): Promise<{ queueUrl: string; queueArn: string; dlqUrl: string }> {
+  const dlq = await sqs.send(new CreateQueueCommand({ QueueName: names.dlq }));
+  const dlqUrl = required(dlq.QueueUrl, 'DLQ URL');
+  const dlqArn = await queueArn(sqs, dlqUrl);
+  const queue = await sqs.send(
+    new CreateQueueCommand({
+      QueueName: names.queue,
+      Attributes: {
+        VisibilityTimeout: String(visibilityTimeoutSeconds),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 50 }),
+      },
+    }),
+  );
+  const queueUrl = required(queue.QueueUrl, 'queue URL');
+  return { queueUrl, queueArn: await queueArn(sqs, queueUrl), dlqUrl };
+}
+
+async function queueArn(sqs: SQSClient, url: string): Promise<string> {
+  const { Attributes } = await sqs.send(
+    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }),
+  );
+  return required(Attributes?.QueueArn, 'queue ARN');
+}
+
+function required<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`local SQS returned no ${what}`);
+  return value;
+}

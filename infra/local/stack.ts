@@ -1,0 +1,202 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSRecord } from 'aws-lambda';
+import { type LocalApiGateway, startLocalApiGateway } from './api-gateway';
+import { loadOrCreateLocalIssuer } from './jwt';
+import { startKmsStandIn } from './kms-stand-in';
+import { type Poller, type SqsHandler, startPoller } from './poller';
+import { choosePort, DEFAULT_PORTS, type PortName } from './ports';
+import {
+  createQueues,
+  type LocalService,
+  startDynalite,
+  startFauxqs,
+  startMailbox,
+  startSesLocal,
+} from './services';
+import { createTable } from './table';
+
+/** `.local/stack.json` (contract, "Local stack"): where every part of the running stack is. */
+export interface StackInfo {
+  apiUrl: string;
+  queueUrl: string;
+  dlqUrl: string;
+  sesUrl: string;
+  mailboxUrl: string;
+  mailboxSmtp: { host: string; port: number; username: string; password: string };
+  endpoints: { dynamodb: string; sqs: string; sesv2: string; kms: string };
+  region: string;
+  tableName: string;
+  platformFrom: string;
+  platformName: string;
+  visibilityTimeoutSeconds: number;
+  maxAttempts: number;
+  adminToken: string;
+}
+
+export interface LocalStack {
+  info: StackInfo;
+  /** Notified after each batch the poller hands to the dispatcher. */
+  onBatch(listener: BatchListener): void;
+  close(): Promise<void>;
+}
+
+export type BatchListener = (records: SQSRecord[], failed: Set<string>) => void | Promise<void>;
+
+export interface LocalStackOptions {
+  /** Folder for stack.json, the signing key and the mailbox's files (default `<repo>/.local`). */
+  dir: string;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+const REGION = 'us-east-1';
+const TABLE = 'tenant-mailer';
+const VISIBILITY_TIMEOUT_SECONDS = 30;
+const INVOCATION_TIMEOUT_MS = 30_000;
+const MAX_ATTEMPTS = 5;
+const PLATFORM_FROM = 'notifications@platform.example';
+const PLATFORM_NAME = 'Tenant Mailer';
+
+/**
+ * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local, the KMS stand-in,
+ * maildev, the config API behind the local HTTP API gateway, and the SQS poller feeding the dispatcher.
+ * The handlers are the real Lambda handlers, configured through the same environment as in AWS.
+ */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? (() => undefined);
+  const started: Array<{ close(): Promise<void> }> = [];
+  const closeAll = async () => {
+    for (const part of started.reverse()) await part.close().catch(() => undefined);
+  };
+  const port = (name: PortName) => choosePort(name, env);
+
+  try {
+    await mkdir(options.dir, { recursive: true });
+    const up = async <T extends LocalService>(name: string, start: Promise<T>): Promise<T> => {
+      const service = await start;
+      started.push(service);
+      log(`  ${name.padEnd(22)} ${service.url}`);
+      return service;
+    };
+
+    const dynamodb = await up('DynamoDB (dynalite)', startDynalite(await port('dynamodb')));
+    const sqsServer = await up('SQS (fauxqs)', startFauxqs(await port('sqs')));
+    const ses = await up('SES (aws-ses-v2-local)', startSesLocal(await port('ses')));
+    const kms = await up('KMS stand-in', startKmsStandIn({ port: await port('kms') }));
+    const mailbox = await up(
+      'tenant mailbox (maildev)',
+      startMailbox({
+        webPort: await port('mailboxWeb'),
+        smtpPort: await port('mailboxSmtp'),
+        mailDirectory: join(options.dir, 'maildev'),
+        username: 'acme-relay',
+        password: 'local-mailbox-password',
+      }),
+    );
+    log(`  ${'tenant mailbox SMTP'.padEnd(22)} ${mailbox.smtp.host}:${mailbox.smtp.port} (AUTH, no TLS)`);
+
+    const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
+    const ddb = new DynamoDBClient({ endpoint: dynamodb.url, region: REGION, credentials });
+    await createTable(ddb, TABLE);
+    ddb.destroy();
+    const sqs = new SQSClient({
+      endpoint: sqsServer.url,
+      region: REGION,
+      credentials,
+      useQueueUrlAsEndpoint: false,
+    });
+    started.push({ close: async () => sqs.destroy() });
+    const queues = await createQueues(
+      sqs,
+      { queue: 'tenant-mailer', dlq: 'tenant-mailer-dlq' },
+      VISIBILITY_TIMEOUT_SECONDS,
+    );
+
+    // The handlers read exactly what Lambda would give them; the SDK takes endpoints from AWS_ENDPOINT_URL_*.
+    Object.assign(process.env, {
+      AWS_REGION: REGION,
+      AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+      AWS_EC2_METADATA_DISABLED: 'true',
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
+      AWS_ENDPOINT_URL_SQS: sqsServer.url,
+      AWS_ENDPOINT_URL_SESV2: ses.url,
+      AWS_ENDPOINT_URL_KMS: kms.url,
+      TABLE_NAME: TABLE,
+      KMS_KEY_ID: kms.keyId,
+      QUEUE_URL: queues.queueUrl,
+      DLQ_URL: queues.dlqUrl,
+      PLATFORM_FROM_ADDRESS: PLATFORM_FROM,
+      PLATFORM_NAME: PLATFORM_NAME,
+      MAX_ATTEMPTS: String(MAX_ATTEMPTS),
+      TENANT_SMTP_ALLOW_PRIVATE: env.TENANT_SMTP_ALLOW_PRIVATE ?? '1',
+      POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+      POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
+      POWERTOOLS_METRICS_NAMESPACE: 'TenantMailerLocal',
+    });
+    const dispatcher = (await import('../../functions/dispatcher/handler')).handler as SqsHandler;
+    const configApi = (await import('../../functions/config-api/handler')).handler;
+
+    const issuer = await loadOrCreateLocalIssuer(join(options.dir, 'jwt-key.json'));
+    const gateway: LocalApiGateway = await startLocalApiGateway({
+      handler: configApi,
+      verify: issuer.verify,
+      port: await port('api'),
+      timeoutMs: INVOCATION_TIMEOUT_MS,
+    });
+    started.push({ close: () => gateway.close() });
+    log(`  ${'config API'.padEnd(22)} ${gateway.url}`);
+
+    const listeners: BatchListener[] = [];
+    const poller: Poller = startPoller({
+      sqs,
+      queueUrl: queues.queueUrl,
+      queueArn: queues.queueArn,
+      handler: dispatcher,
+      timeoutMs: INVOCATION_TIMEOUT_MS,
+      onBatch: async (records, failed) => {
+        for (const listener of listeners) await listener(records, failed);
+      },
+      onError: (error) => log(`  poller: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    started.push({ close: () => poller.stop() });
+    log(
+      `  ${'SQS poller'.padEnd(22)} batches of 10 → dispatcher (deadline ${INVOCATION_TIMEOUT_MS / 1000} s)`,
+    );
+
+    const info: StackInfo = {
+      apiUrl: gateway.url,
+      queueUrl: queues.queueUrl,
+      dlqUrl: queues.dlqUrl,
+      sesUrl: ses.url,
+      mailboxUrl: mailbox.url,
+      mailboxSmtp: mailbox.smtp,
+      endpoints: { dynamodb: dynamodb.url, sqs: sqsServer.url, sesv2: ses.url, kms: kms.url },
+      region: REGION,
+      tableName: TABLE,
+      platformFrom: PLATFORM_FROM,
+      platformName: PLATFORM_NAME,
+      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+      maxAttempts: MAX_ATTEMPTS,
+      adminToken: await issuer.token('platform-admin', { admin: true }),
+    };
+    const stackFile = join(options.dir, 'stack.json');
+    await writeFile(stackFile, `${JSON.stringify(info, null, 2)}\n`);
+    started.push({ close: () => rm(stackFile, { force: true }) });
+
+    return {
+      info,
+      onBatch: (listener) => void listeners.push(listener),
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+export { DEFAULT_PORTS };
