@@ -1,5 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
@@ -50,6 +51,11 @@ export interface LocalStackOptions {
   dir: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+}
+
+/** `.local/` at the top of the repository, or LOCAL_STACK_DIR (tests run a stack in a temp folder). */
+export function localDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env.LOCAL_STACK_DIR || join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local');
 }
 
 const REGION = 'us-east-1';

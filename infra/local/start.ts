@@ -2,8 +2,6 @@
  * `npm start`: the whole pipeline on this machine, no AWS account. `npm start -- --no-demo` skips the demo.
  * Ports: LOCAL_*_PORT (see ports.ts); `TENANT_SMTP_ALLOW_PRIVATE=0` keeps the production network guard.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -15,9 +13,8 @@ import {
   waitForDemo,
 } from './demo';
 import { PortError } from './ports';
-import { type LocalStack, startLocalStack } from './stack';
+import { type LocalStack, localDir, startLocalStack } from './stack';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
@@ -26,7 +23,7 @@ async function main(): Promise<void> {
   say('tenant-mailer local stack: starting on 127.0.0.1');
   let stack: LocalStack;
   try {
-    stack = await startLocalStack({ dir: join(root, '.local'), log: say });
+    stack = await startLocalStack({ dir: localDir(), log: say });
   } catch (error) {
     say();
     say(`could not start the local stack: ${explain(error)}`);

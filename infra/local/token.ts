@@ -1,11 +1,9 @@
 /** `npm run token -- <tenantId> [--admin]`: a bare JWT the local config API accepts (key kept in .local/). */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { TENANT_ID_PATTERN } from '../../functions/core/message';
 import { loadOrCreateLocalIssuer } from './jwt';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { localDir } from './stack';
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -20,7 +18,7 @@ async function main(): Promise<void> {
     process.exitCode = 2;
     return;
   }
-  const issuer = await loadOrCreateLocalIssuer(join(root, '.local', 'jwt-key.json'));
+  const issuer = await loadOrCreateLocalIssuer(join(localDir(), 'jwt-key.json'));
   process.stdout.write(`${await issuer.token(tenantId, { admin: values.admin })}\n`);
 }
 
