@@ -47,7 +47,8 @@ export function createDispatcher(deps: DispatcherDeps): DispatchHandler {
         if (error instanceof RetryLaterError) deps.logger.info('left queued', { reason: error.message });
         else deps.logger.error('record failed', { error });
       }
-      deps.metrics.publishStoredMetrics();
+      // Dimensioned metrics went out at once; publishing an empty buffer would only log a warning.
+      if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
     }
   };
 }

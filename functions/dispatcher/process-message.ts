@@ -86,9 +86,10 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   if (result.hold) return hold(deps, job, result, outcome);
   if (!isEmpty(result.unsent)) return retryOrGiveUp(deps, job, result, outcome);
 
-  const record_ = deliveryRecord(deps, message, result, outcome, finalStatus(result, previous));
-  await deps.store.putDelivery(tenantId, record_);
-  if (result.route) {
+  const status = finalStatus(result, previous);
+  await deps.store.putDelivery(tenantId, deliveryRecord(deps, message, result, outcome, status));
+  // Sent counts delivered messages (sent or partial); one every recipient refused was not delivered.
+  if (result.route && status !== 'rejected') {
     emit(deps.metrics, 'sent', 1, { route: result.route });
     emit(deps.metrics, 'sendLatency', deps.clock.now() - started, { route: result.route });
   }

@@ -1,14 +1,20 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { SendMessageCommand } from '@aws-sdk/client-sqs';
+import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
+import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { createDynamoStore, type DynamoStore } from '../../functions/adapters/dynamo-store';
+import { vi } from 'vitest';
+import {
+  createDynamoStore,
+  type DeliveryRecord,
+  type DynamoStore,
+} from '../../functions/adapters/dynamo-store';
 import { createKmsCipher, type KmsCipher } from '../../functions/adapters/kms-cipher';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createQueueAdapter } from '../../functions/adapters/queue';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import { createTenantSmtpSender, type TenantSmtpSender } from '../../functions/adapters/tenant-smtp';
-import type { Clock, SenderConfig, SmtpSecurity } from '../../functions/core/types';
+import type { Clock, HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
 import { createDispatcher, type DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
   type DispatcherDeps,
@@ -45,6 +51,35 @@ export function countCommands(client: {
   return counts;
 }
 
+/** A hook on every SES SendEmail request: returns an error to throw in place of the call, or nothing. */
+export type SesHook = (input: SendEmailCommandInput) => Error | undefined;
+
+/**
+ * Records every SES SendEmail request (what SES was asked, e.g. its Destination) and lets a test make
+ * chosen requests fail with an SDK error before they leave the client.
+ */
+function watchSes(client: LocalSes['client']): { requests: SendEmailCommandInput[]; hook: { fn?: SesHook } } {
+  const requests: SendEmailCommandInput[] = [];
+  const hook: { fn?: SesHook } = {};
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      if (context.commandName !== 'SendEmailCommand') return next(args);
+      const input = args.input as SendEmailCommandInput;
+      requests.push(input);
+      const error = hook.fn?.(input);
+      if (error) throw error;
+      return next(args);
+    },
+    { step: 'initialize', name: 'watch-ses' },
+  );
+  return { requests, hook };
+}
+
+/** The tenantId tag of an SES request (the dispatcher tags every send). */
+export function sesTenant(input: SendEmailCommandInput): string | undefined {
+  return input.EmailTags?.find((tag) => tag.Name === 'tenantId')?.Value;
+}
+
 export function resetCounts(counts: Record<string, number>): void {
   for (const key of Object.keys(counts)) delete counts[key];
 }
@@ -74,30 +109,58 @@ export interface DispatcherFixture {
   dispatch: DispatchHandler;
   /** SDK command counts per client; reset between tests with resetCounts. */
   counts: { dynamo: Record<string, number>; kms: Record<string, number> };
-  /** A new dispatcher "container" (fresh caches, pools and per-container memory) over the same servers. */
+  /** Every SES SendEmail request since the fixture started (clear with `.length = 0`). */
+  sesRequests: SendEmailCommandInput[];
+  /** Makes chosen SES requests throw (undefined: none). */
+  failSes(hook: SesHook | undefined): void;
+  /**
+   * A new dispatcher "container" (fresh caches, pools and per-container memory) over the same servers;
+   * a `logger` override is handed to its tenant SMTP sender too.
+   */
   newContainer(overrides?: Partial<DispatcherDeps>): DispatchHandler;
   /** Stores an smtp-mode config for the tenant pointing at a test server port. */
   smtpTenant(
     tenantId: string,
     port: number,
-    extra?: Partial<SenderConfig> & { security?: SmtpSecurity; password?: string },
+    extra?: Partial<SenderConfig> & {
+      security?: SmtpSecurity;
+      password?: string;
+      /** Stored as is instead of the tenant's own encryption of `password`. */
+      passwordCiphertext?: string;
+    },
   ): Promise<SenderConfig>;
   domainTenant(tenantId: string, domain: string): Promise<SenderConfig>;
   platformTenant(tenantId: string): Promise<SenderConfig>;
-  /** Puts messages on the real queue and receives them as Lambda's event source would. */
+  /**
+   * Puts messages on the real queue and receives them as Lambda's event source would. Only these
+   * messages come back: a leftover of an earlier test that became visible again is deleted.
+   */
   receive(bodies: (string | object)[]): Promise<SQSRecord[]>;
+  /**
+   * Invokes the dispatcher as Lambda's event source mapping does: afterwards the records not reported
+   * as batch item failures are deleted from the queue, unless `keep` (to invoke the same record again).
+   */
   invoke(
     records: SQSRecord[],
-    opts?: { remainingMs?: number; handler?: DispatchHandler },
+    opts?: { remainingMs?: number; handler?: DispatchHandler; keep?: boolean },
   ): Promise<SQSBatchResponse>;
+  /** The tenant's delivery log, newest first. */
+  deliveries(tenantId: string): Promise<DeliveryRecord[]>;
+  /** The tenant's HEALTH item as stored (null when none). */
+  health(tenantId: string): Promise<HealthState | null>;
   dlqMessages(): Promise<{ body: string; attributes: Record<string, string> }[]>;
   close(): Promise<void>;
 }
 
-/** Starts dynalite, the KMS stand-in, local SES and SQS, and builds a dispatcher wired to them. */
+/**
+ * Starts dynalite, the KMS stand-in, local SES and SQS, and builds a dispatcher wired to them. Powertools
+ * metrics are silenced (their EMF lines flood the output); a test that checks them stubs
+ * POWERTOOLS_METRICS_DISABLED to 'false' and builds a new container.
+ */
 export async function startDispatcherFixture(
   options: { maxAttempts?: number } = {},
 ): Promise<DispatcherFixture> {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
   const [dynamo, kms, ses, sqs] = await Promise.all([
     startDynamo(),
     startKms(),
@@ -107,6 +170,7 @@ export async function startDispatcherFixture(
   const smtp = new SmtpTestServers();
   const clock = shiftableClock();
   const counts = { dynamo: countCommands(dynamo.client as never), kms: countCommands(kms.client as never) };
+  const sesWatch = watchSes(ses.client);
   const store = createDynamoStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const cipher = createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock });
   const queue = createQueueAdapter({ sqs: sqs.client, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl });
@@ -116,7 +180,7 @@ export async function startDispatcherFixture(
     allowPrivate: true,
     resolve: async (host) => (host === TEST_HOST ? ['127.0.0.1'] : []),
   });
-  const buildSender = () =>
+  const buildSender = (senderLogger?: Logger) =>
     createTenantSmtpSender({
       vet: guard.vet,
       clock,
@@ -124,10 +188,11 @@ export async function startDispatcherFixture(
       tls: { ca: [TEST_CA] },
       allowInsecure: true,
       name: 'dispatcher.test',
+      ...(senderLogger !== undefined && { logger: senderLogger }),
     });
   const senders: TenantSmtpSender[] = [];
   const buildDeps = (overrides: Partial<DispatcherDeps> = {}): DispatcherDeps => {
-    const sender = buildSender();
+    const sender = buildSender(overrides.logger);
     senders.push(sender);
     return {
       store,
@@ -148,10 +213,20 @@ export async function startDispatcherFixture(
   };
   const deps = buildDeps();
 
-  const invoke: DispatcherFixture['invoke'] = (records, opts = {}) => {
+  const deleteMessage = (receiptHandle: string) =>
+    sqs.client.send(new DeleteMessageCommand({ QueueUrl: sqs.queueUrl, ReceiptHandle: receiptHandle }));
+
+  const invoke: DispatcherFixture['invoke'] = async (records, opts = {}) => {
     const event: SQSEvent = { Records: records };
     const context: Context = localLambdaContext('dispatcher', opts.remainingMs ?? 20_000, clock.now);
-    return (opts.handler ?? dispatch)(event, context);
+    const response = await (opts.handler ?? dispatch)(event, context);
+    if (!opts.keep) {
+      const failed = new Set(response.batchItemFailures.map((f) => f.itemIdentifier));
+      for (const record of records) {
+        if (!failed.has(record.messageId)) await deleteMessage(record.receiptHandle);
+      }
+    }
+    return response;
   };
   const dispatch = createDispatcher(deps);
 
@@ -177,9 +252,13 @@ export async function startDispatcherFixture(
     deps,
     dispatch,
     counts,
+    sesRequests: sesWatch.requests,
+    failSes(hook) {
+      sesWatch.hook.fn = hook;
+    },
     newContainer: (overrides) => createDispatcher(buildDeps(overrides)),
     async smtpTenant(tenantId, port, extra = {}) {
-      const { security, password, ...rest } = extra;
+      const { security, password, passwordCiphertext, ...rest } = extra;
       return putConfig({
         tenantId,
         mode: 'smtp',
@@ -189,7 +268,8 @@ export async function startDispatcherFixture(
           port,
           security: security ?? 'starttls',
           username: TEST_USER,
-          passwordCiphertext: await cipher.encryptPassword(tenantId, password ?? TEST_PASSWORD),
+          passwordCiphertext:
+            passwordCiphertext ?? (await cipher.encryptPassword(tenantId, password ?? TEST_PASSWORD)),
           fromAddress: `notifications@${tenantId}.test`,
           fromName: tenantId.toUpperCase(),
         },
@@ -216,15 +296,21 @@ export async function startDispatcherFixture(
         updatedAt: new Date().toISOString(),
       }),
     async receive(bodies) {
+      const sent = new Set<string>();
       for (const body of bodies) {
-        await sqs.client.send(
+        const { MessageId } = await sqs.client.send(
           new SendMessageCommand({
             QueueUrl: sqs.queueUrl,
             MessageBody: typeof body === 'string' ? body : JSON.stringify(body),
           }),
         );
+        if (MessageId !== undefined) sent.add(MessageId);
       }
-      const messages = await sqs.receiveAll(sqs.queueUrl);
+      const messages = [];
+      for (const m of await sqs.receiveAll(sqs.queueUrl)) {
+        if (sent.has(m.MessageId ?? '')) messages.push(m);
+        else if (m.ReceiptHandle !== undefined) await deleteMessage(m.ReceiptHandle);
+      }
       return messages.map((m) => ({
         messageId: m.MessageId ?? '',
         receiptHandle: m.ReceiptHandle ?? '',
@@ -244,6 +330,12 @@ export async function startDispatcherFixture(
       }));
     },
     invoke,
+    async deliveries(tenantId) {
+      return (await store.listDeliveries(tenantId, { limit: 100 })).items;
+    },
+    async health(tenantId) {
+      return (await store.loadTenant(tenantId)).health;
+    },
     async dlqMessages() {
       const messages = await sqs.receiveAll(sqs.dlqUrl);
       return messages.map((m) => ({
