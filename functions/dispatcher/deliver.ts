@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { IdentityNotVerifiedError, SesSendError } from '../adapters/errors';
 import { buildMime } from '../adapters/mime';
 import {
@@ -35,6 +35,8 @@ export interface DeliverInput {
   owed: Recipients;
   /** Epoch ms: the invocation's deadline. */
   deadline: number;
+  /** The message's idempotency key: its Message-ID is derived from it, the same on every attempt. */
+  key: string;
 }
 
 /** One attempt's result. `unsent` non-empty means the attempt did not finish the message. */
@@ -73,12 +75,12 @@ export async function deliver(deps: DispatcherDeps, input: DeliverInput): Promis
   };
   if (decision.action === 'hold') return { ...result, hold: decision.reason };
   if (decision.action !== 'send') throw new Error('route decision did not settle');
-  // One Message-ID for every build of this message, at the domain of the sender that tries first.
+  // One Message-ID for every build and attempt of this message, at the domain of the sender that tries first.
   const firstFrom =
     decision.route === 'platform'
       ? deps.platform.address
       : (tenantFrom(view.config)?.address ?? deps.platform.address);
-  const messageId = `<${randomUUID()}@${domainOf(firstFrom)}>`;
+  const messageId = stableMessageId(input.tenantId, input.key, domainOf(firstFrom));
 
   if (decision.route === 'domain' && view.config?.domain) {
     const own = composeTenantSender(view.config, message);
@@ -228,6 +230,12 @@ function mimeFor(input: DeliverInput, identity: SenderIdentity, messageId: strin
     headers: dispatchHeaders(m),
     messageId,
   });
+}
+
+/** A retry or a fallback carries the same Message-ID, so receivers can thread or drop a duplicate. */
+function stableMessageId(tenantId: string, key: string, domain: string): string {
+  const digest = createHash('sha256').update(`${tenantId}\n${key}`).digest('base64url').slice(0, 32);
+  return `<${digest}@${domain}>`;
 }
 
 function domainOf(address: string): string {

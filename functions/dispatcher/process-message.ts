@@ -68,6 +68,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
       batch: job.batch,
       owed: owedRecipients(message, settled),
       deadline,
+      key,
     });
   } catch (err) {
     await deps.store.releaseMessage(tenantId, key, deadline).catch(() => false);

@@ -193,6 +193,12 @@ describe('dispatcher routes', () => {
     expect(d?.accepted.sort()).toEqual(['ann@example.test', 'busy@example.test']);
     expect(d?.rejected).toEqual([]);
     expect(await f.health('splitco')).toMatchObject({ state: 'healthy', consecutiveFailures: 1 });
+    // Both halves are one message: the same Message-ID, derived from the idempotency key.
+    const messageIdOf = (raw: string) => /^Message-ID: (<[^>]+>)/im.exec(raw)?.[1];
+    const tenantId = messageIdOf(server.received[0]?.raw.toString() ?? '');
+    const sesRaw = Buffer.from(f.sesRequests[0]?.Content?.Raw?.Data ?? new Uint8Array()).toString();
+    expect(tenantId).toMatch(/^<[A-Za-z0-9_-]{32}@splitco\.test>$/);
+    expect(messageIdOf(sesRaw)).toBe(tenantId);
   });
 
   it('reads each tenant once per batch and writes at most 2 items per delivered message', async () => {
