@@ -40,8 +40,10 @@ export interface TenantStore {
   /**
    * Writes the whole HEALTH item if it is still for `health.configVersion` (or missing). False when the
    * config changed meanwhile: a failure of the old config must not open the breaker of the new one.
+   * With `previous` (the state the caller decided from), also false when another writer changed the
+   * breaker (state, consecutiveFailures, backoffLevel) since: the caller re-reads and decides again.
    */
-  writeHealth(tenantId: string, health: HealthState): Promise<boolean>;
+  writeHealth(tenantId: string, health: HealthState, previous?: HealthState): Promise<boolean>;
   /**
    * Takes the probe of an unhealthy tenant whose retryAt has come: sets probeLeaseUntil if no live probe
    * lease exists and the config version still matches. Exactly one of many racing callers gets true.
@@ -96,17 +98,41 @@ export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
     return { config, health };
   }
 
-  async function writeHealth(tenantId: string, health: HealthState): Promise<boolean> {
-    return conditionHeld(() =>
-      doc.send(
-        new PutCommand({
-          TableName: tableName,
-          Item: healthToItem(tenantId, health),
+  async function writeHealth(
+    tenantId: string,
+    health: HealthState,
+    previous?: HealthState,
+  ): Promise<boolean> {
+    // With `previous`, the write also requires the breaker fields the caller decided from to be unchanged
+    // (optimistic concurrency on existing attributes): a container that read "healthy" cannot overwrite
+    // a breaker another container opened meanwhile. A missing item matches any `previous`.
+    const guard: {
+      ConditionExpression: string;
+      ExpressionAttributeNames: Record<string, string>;
+      ExpressionAttributeValues: Record<string, unknown>;
+    } = previous
+      ? {
+          ConditionExpression: 'attribute_not_exists(pk) OR (#v = :v AND #s = :ps AND #f = :pf AND #b = :pb)',
+          ExpressionAttributeNames: {
+            '#v': 'configVersion',
+            '#s': 'state',
+            '#f': 'consecutiveFailures',
+            '#b': 'backoffLevel',
+          },
+          ExpressionAttributeValues: {
+            ':v': health.configVersion,
+            ':ps': previous.state,
+            ':pf': previous.consecutiveFailures,
+            ':pb': previous.backoffLevel,
+          },
+        }
+      : {
           ConditionExpression: VERSION_CONDITION,
           ExpressionAttributeNames: { '#v': 'configVersion' },
           ExpressionAttributeValues: { ':v': health.configVersion },
-        }),
-      ),
+        };
+    return conditionHeld(() =>
+      doc.send(new PutCommand({ TableName: tableName, Item: healthToItem(tenantId, health), ...guard })),
     );
   }
 

@@ -9,7 +9,7 @@ import {
   tenantFrom,
 } from '../core/fallback';
 import { dispatchHeaders } from '../core/headers';
-import { nextHealth } from '../core/health';
+import { type HealthEvent, nextHealth } from '../core/health';
 import type { QueueMessage } from '../core/message';
 import { decideRoute, fallbackAfterFailure, type RouteDecision } from '../core/route';
 import type {
@@ -20,6 +20,7 @@ import type {
   SenderConfig,
   SmtpSettings,
 } from '../core/types';
+import { initialHealth } from '../core/types';
 import type { BatchState } from './batch-state';
 import { emit } from './observe';
 import type { DispatcherDeps, TenantView } from './ports';
@@ -139,7 +140,11 @@ async function decide(deps: DispatcherDeps, input: DeliverInput): Promise<RouteD
   return decideRoute({ ...base, probeClaimed });
 }
 
-/** Feeds the tenant attempt to the breaker; writes HEALTH only when it must (conditional on version). */
+/**
+ * Feeds the tenant attempt to the breaker; writes HEALTH only when it must, conditional on the config
+ * version and on the breaker state it decided from. When another container changed the breaker
+ * meanwhile, re-reads it once and decides again, so a stale read never closes an opened breaker.
+ */
 async function reportHealth(
   deps: DispatcherDeps,
   input: DeliverInput,
@@ -148,19 +153,28 @@ async function reportHealth(
   const { view, tenantId } = input;
   const failure: FailureRecord | undefined = attempt.serverWorked ? undefined : attempt.failure;
   if (failure) input.batch.recordFailure(tenantId, failure.class);
-  const next = nextHealth(
-    view.health,
-    failure ? { type: 'failure', failure } : { type: 'success' },
-    deps.clock.now(),
-  );
-  view.health = next.health;
-  if (next.transition === 'opened') emit(deps.metrics, 'breakerOpened', 1);
-  if (next.transition === 'closed') emit(deps.metrics, 'breakerClosed', 1);
-  if (next.transition)
-    deps.logger.info('tenant breaker', { tenantId, transition: next.transition, state: next.health.state });
-  if (!next.changed) return;
-  const written = await deps.store.writeHealth(tenantId, next.health);
-  if (!written) deps.logger.info('health not written: config changed meanwhile', { tenantId });
+  const event: HealthEvent = failure ? { type: 'failure', failure } : { type: 'success' };
+  for (let round = 0; round < 2; round += 1) {
+    const previous = view.health;
+    const next = nextHealth(previous, event, deps.clock.now());
+    view.health = next.health;
+    if (!next.changed) return;
+    if (await deps.store.writeHealth(tenantId, next.health, previous)) {
+      if (next.transition === 'opened') emit(deps.metrics, 'breakerOpened', 1);
+      if (next.transition === 'closed') emit(deps.metrics, 'breakerClosed', 1);
+      if (next.transition) deps.logger.info('tenant breaker', { tenantId, transition: next.transition });
+      return;
+    }
+    const fresh = await deps.store.loadTenant(tenantId);
+    const version = view.config?.version ?? 0;
+    if ((fresh.config?.version ?? 0) !== version) {
+      deps.logger.info('health not written: config changed meanwhile', { tenantId });
+      return;
+    }
+    view.health =
+      fresh.health && fresh.health.configVersion === version ? fresh.health : initialHealth(version);
+  }
+  deps.logger.info('health not written: breaker kept changing', { tenantId });
 }
 
 async function platform(

@@ -149,7 +149,8 @@ describe('dispatcher: the shared breaker', () => {
       ...f.store,
       loadTenant: async (tenantId) => {
         const snapshot = await f.store.loadTenant(tenantId);
-        v2 = (await f.smtpTenant('movingco', working.port)).version;
+        // Only after the batch's read; a later re-read (the lost conditional write) sees v2 as it is.
+        if (v2 === 0) v2 = (await f.smtpTenant('movingco', working.port)).version;
         return snapshot;
       },
     };
@@ -163,6 +164,34 @@ describe('dispatcher: the shared breaker', () => {
     expect(broken.connections()).toBe(1); // the v1 attempt really failed (AUTH)
     expect(only(await f.deliveries('movingco'))).toMatchObject({ route: 'platform', fallbackReason: 'auth' });
     expect(await f.health('movingco')).toEqual(initialHealth(v2));
+  });
+
+  it('a container that read "healthy" never closes a breaker another container opened meanwhile', async () => {
+    const port = await f.smtp.closedPort();
+    const config = await f.smtpTenant('racyco', port);
+    const retryAt = f.clock.now() + 120_000;
+    // This container reads the tenant healthy; before its failure lands, another opens the breaker.
+    let reads = 0;
+    const store: DynamoStore = {
+      ...f.store,
+      loadTenant: async (tenantId) => {
+        reads += 1;
+        const snapshot = await f.store.loadTenant(tenantId);
+        if (reads === 1) await openBreaker('racyco', config.version, retryAt);
+        return snapshot;
+      },
+    };
+
+    await f.invoke(await f.receive([mail('racyco')]), { handler: f.newContainer({ store }) });
+
+    expect(reads).toBe(2); // the batch read, and the re-read after the conditional write lost
+    expect(await f.ses.store()).toHaveLength(1);
+    expect(await f.health('racyco')).toMatchObject({
+      state: 'unhealthy',
+      backoffLevel: 2,
+      retryAt: new Date(retryAt).toISOString(),
+      consecutiveFailures: 4,
+    });
   });
 });
 
