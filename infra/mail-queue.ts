@@ -1,0 +1,54 @@
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { QUEUE_RETENTION_SECONDS } from './config';
+
+/**
+ * Receives before SQS itself moves a message to the DLQ. The dispatcher dead-letters at MAX_ATTEMPTS on
+ * its own (with a reason); this is only the safety net for a message that crashes the function every time.
+ */
+export const MAX_RECEIVE_COUNT = 50;
+
+export interface MailQueueProps {
+  /** At least six times the dispatcher's timeout plus its batching window (Lambda's SQS guidance). */
+  visibilityTimeout: Duration;
+}
+
+/** The mail queue producers publish to, its dead-letter queue, and a policy for producers. */
+export class MailQueue extends Construct {
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  /** Attach to a producer's role: SendMessage on the mail queue, nothing else. */
+  readonly producerPolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: MailQueueProps) {
+    super(scope, id);
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.queue = new sqs.Queue(this, 'Queue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: props.visibilityTimeout,
+      retentionPeriod: Duration.seconds(QUEUE_RETENTION_SECONDS),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+    this.producerPolicy = new iam.ManagedPolicy(this, 'ProducerPolicy', {
+      description: 'tenant-mailer producers: publish messages to the mail queue',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['sqs:SendMessage', 'sqs:GetQueueUrl', 'sqs:GetQueueAttributes'],
+          resources: [this.queue.queueArn],
+        }),
+      ],
+    });
+  }
+
+  /** Lets a producer (a function, a role) publish to the mail queue: SendMessage (batch included). */
+  grantEnqueue(grantee: iam.IGrantable): iam.Grant {
+    return this.queue.grantSendMessages(grantee);
+  }
+}

@@ -1,0 +1,96 @@
+import { Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { Construct } from 'constructs';
+
+/** The CloudWatch dimension SES publishes the configuration set's events under (its auto-tag). */
+export const SES_CONFIGURATION_SET_DIMENSION = 'ses:configuration-set';
+
+/** SES sending events published to CloudWatch: Send is the denominator of the bounce and complaint rates. */
+export const PUBLISHED_SES_EVENTS = [
+  ses.EmailSendingEvent.SEND,
+  ses.EmailSendingEvent.DELIVERY,
+  ses.EmailSendingEvent.BOUNCE,
+  ses.EmailSendingEvent.COMPLAINT,
+  ses.EmailSendingEvent.REJECT,
+];
+
+export interface PlatformMailProps {
+  /** A domain or an address: the SES identity of the platform sender. */
+  identity: string;
+  /** false when the identity already exists in this account and region. */
+  createIdentity: boolean;
+}
+
+/** SES for the platform route and the domain tier: configuration set, event publishing, identity. */
+export class PlatformMail extends Construct {
+  readonly configurationSet: ses.ConfigurationSet;
+  readonly configurationSetArn: string;
+  readonly identity: ses.EmailIdentity | undefined;
+  readonly identityIsDomain: boolean;
+
+  constructor(scope: Construct, id: string, props: PlatformMailProps) {
+    super(scope, id);
+    this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
+      reputationMetrics: true,
+      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+    });
+    const name = this.configurationSet.configurationSetName;
+    this.configurationSet.addEventDestination('CloudWatch', {
+      destination: ses.EventDestination.cloudWatchDimensions([
+        {
+          name: SES_CONFIGURATION_SET_DIMENSION,
+          source: ses.CloudWatchDimensionSource.MESSAGE_TAG,
+          defaultValue: name,
+        },
+      ]),
+      events: PUBLISHED_SES_EVENTS,
+    });
+    this.configurationSetArn = Stack.of(this).formatArn({
+      service: 'ses',
+      resource: 'configuration-set',
+      resourceName: name,
+    });
+    this.identityIsDomain = !props.identity.includes('@');
+    this.identity = props.createIdentity
+      ? new ses.EmailIdentity(this, 'PlatformIdentity', {
+          identity: this.identityIsDomain
+            ? ses.Identity.domain(props.identity)
+            : ses.Identity.email(props.identity),
+          configurationSet: this.configurationSet,
+        })
+      : undefined;
+  }
+
+  /**
+   * Lets `grantee` send through SES v2 (SendEmail with Raw content is authorized as ses:SendEmail and
+   * ses:SendRawEmail on the identity and the configuration set). `identity/*`: the platform identity
+   * and the tenants' domain identities (domain tier), which are verified in the account after deploy
+   * and cannot be listed here; SES itself refuses any identity that is not verified.
+   */
+  grantSend(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
+      resourceArns: [
+        Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+        this.configurationSetArn,
+      ],
+    });
+  }
+
+  /** An SES event metric of the configuration set (namespace AWS/SES), e.g. `Send`, `Bounce`. */
+  metric(
+    metricName: 'Send' | 'Delivery' | 'Bounce' | 'Complaint' | 'Reject',
+    props: cloudwatch.MetricOptions = {},
+  ) {
+    return new cloudwatch.Metric({
+      namespace: 'AWS/SES',
+      metricName,
+      dimensionsMap: { [SES_CONFIGURATION_SET_DIMENSION]: this.configurationSet.configurationSetName },
+      statistic: cloudwatch.Stats.SUM,
+      ...props,
+    });
+  }
+}

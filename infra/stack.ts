@@ -1,0 +1,169 @@
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Construct } from 'constructs';
+import type { MailerConfig } from './config';
+import { ConfigApi } from './config-api';
+import { StaticEgress } from './egress';
+import { bundledFunction, settingsEnvironment } from './lambda';
+import { MailQueue } from './mail-queue';
+import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from './metrics';
+import { acknowledgeNagFindings } from './nag';
+import { MailerObservability } from './observability';
+import { PlatformMail } from './ses';
+import { MailerData } from './storage';
+
+/** Dispatcher timeout: SMTP connect+greeting ≤ 10 s and socket ≤ 30 s (contract) fit with room for SES. */
+export const DISPATCHER_TIMEOUT = Duration.seconds(60);
+/** Waits up to this long to fill a batch: fuller batches share tenant pools, at a small latency cost. */
+export const BATCHING_WINDOW = Duration.seconds(2);
+export const BATCH_SIZE = 10;
+/** Lambda's SQS guidance: at least six times the function timeout, plus the batching window. */
+export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(
+  6 * DISPATCHER_TIMEOUT.toSeconds() + BATCHING_WINDOW.toSeconds(),
+);
+/** The test endpoint's own budget is 15 s (contract); HTTP API integrations stop at 30 s. */
+export const CONFIG_API_TIMEOUT = Duration.seconds(20);
+
+/** The item-level DynamoDB actions the handlers use (the adapters issue Get, Put, Update, Delete, Query). */
+export const TABLE_ITEM_ACTIONS = [
+  'dynamodb:GetItem',
+  'dynamodb:Query',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+];
+
+export interface TenantMailerStackProps extends StackProps {
+  config: MailerConfig;
+  /** false: record no cdk-nag acknowledgments, so every finding shows (audits and tests). Default true. */
+  acknowledgeNagFindings?: boolean;
+}
+
+/** Everything tenant-mailer runs on in one account and region. */
+export class TenantMailerStack extends Stack {
+  readonly data: MailerData;
+  readonly mailQueue: MailQueue;
+  readonly mail: PlatformMail;
+  readonly egress: StaticEgress | undefined;
+  readonly dispatcher: NodejsFunction;
+  readonly configFunction: NodejsFunction;
+  readonly api: ConfigApi;
+  readonly observability: MailerObservability;
+
+  constructor(scope: Construct, id: string, props: TenantMailerStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    this.data = new MailerData(this, 'Data', { deletionProtection: config.deletionProtection });
+    this.mailQueue = new MailQueue(this, 'Mail', { visibilityTimeout: QUEUE_VISIBILITY_TIMEOUT });
+    this.mail = new PlatformMail(this, 'Ses', {
+      identity: config.platformIdentity,
+      createIdentity: config.createPlatformIdentity,
+    });
+    this.egress =
+      config.egress === 'nat'
+        ? new StaticEgress(this, 'Egress', { allocationId: config.egressAllocationId })
+        : undefined;
+
+    const settings = {
+      tableName: this.data.table.tableName,
+      kmsKeyId: this.data.passwordKey.keyArn,
+      queueUrl: this.mailQueue.queue.queueUrl,
+      dlqUrl: this.mailQueue.deadLetterQueue.queueUrl,
+      sesConfigurationSet: this.mail.configurationSet.configurationSetName,
+    };
+
+    this.dispatcher = bundledFunction(this, 'Dispatcher', {
+      entry: 'functions/dispatcher/handler.ts',
+      description: 'tenant-mailer dispatcher: SQS batches to tenant SMTP or SES',
+      timeout: DISPATCHER_TIMEOUT,
+      memorySize: 512,
+      environment: settingsEnvironment(config, settings, SERVICE_NAMES.dispatcher),
+      network: this.egress?.network,
+    });
+    this.dispatcher.addEventSource(
+      new SqsEventSource(this.mailQueue.queue, {
+        batchSize: BATCH_SIZE,
+        maxBatchingWindow: BATCHING_WINDOW,
+        reportBatchItemFailures: true,
+        maxConcurrency: config.maxConcurrency,
+      }),
+    );
+    this.data.table.grant(this.dispatcher, ...TABLE_ITEM_ACTIONS);
+    this.data.grantPasswordKey(this.dispatcher, ['kms:Decrypt']);
+    // Retry backoff: the handler shortens a failed message's visibility itself.
+    this.dispatcher.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:ChangeMessageVisibility'],
+        resources: [this.mailQueue.queue.queueArn],
+      }),
+    );
+    // The handler dead-letters with a reason (validation, undeliverable, held-expired).
+    this.mailQueue.deadLetterQueue.grantSendMessages(this.dispatcher);
+    this.mail.grantSend(this.dispatcher);
+
+    this.configFunction = bundledFunction(this, 'ConfigApiFunction', {
+      entry: 'functions/config-api/handler.ts',
+      description: 'tenant-mailer config API',
+      timeout: CONFIG_API_TIMEOUT,
+      memorySize: 512,
+      environment: settingsEnvironment(config, settings, SERVICE_NAMES.configApi),
+      network: this.egress?.network,
+    });
+    this.data.table.grant(this.configFunction, ...TABLE_ITEM_ACTIONS);
+    // Encrypt on PUT; Decrypt only for the test endpoint's stored password.
+    this.data.grantPasswordKey(this.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
+
+    this.api = new ConfigApi(this, 'ConfigApi', {
+      handler: this.configFunction,
+      jwtIssuer: config.jwtIssuer,
+      jwtAudience: config.jwtAudience,
+      rateLimit: config.apiRateLimit,
+      burstLimit: config.apiBurstLimit,
+    });
+
+    this.observability = new MailerObservability(this, 'Observability', {
+      namespace: DEFAULT_METRICS_NAMESPACE,
+      alarmEmail: config.alarmEmail,
+      fallbackRatioThreshold: config.fallbackRatioThreshold,
+      unhealthyTenantsThreshold: config.unhealthyTenantsThreshold,
+      dispatcher: this.dispatcher,
+      queue: this.mailQueue.queue,
+      deadLetterQueue: this.mailQueue.deadLetterQueue,
+      mail: this.mail,
+    });
+
+    this.addOutputs();
+    if (props.acknowledgeNagFindings !== false) acknowledgeNagFindings(this);
+  }
+
+  private addOutputs(): void {
+    const out = (id: string, value: string, description: string) =>
+      new CfnOutput(this, id, { value, description });
+    out('ApiUrl', this.api.url, 'Config API base URL');
+    out('QueueUrl', this.mailQueue.queue.queueUrl, 'Producers send messages here');
+    out('QueueArn', this.mailQueue.queue.queueArn, 'Mail queue ARN');
+    out('DeadLetterQueueUrl', this.mailQueue.deadLetterQueue.queueUrl, 'Dead-letter queue');
+    out('ProducerPolicyArn', this.mailQueue.producerPolicy.managedPolicyArn, 'Attach to producer roles');
+    out('TableName', this.data.table.tableName, 'DynamoDB table');
+    out('SesConfigurationSet', this.mail.configurationSet.configurationSetName, 'SES configuration set');
+    out('AlarmTopicArn', this.observability.topic.topicArn, 'Alarm notifications');
+    if (this.egress) {
+      out('EgressAllocationId', this.egress.allocationId, 'Elastic IP allocation of the static egress');
+      if (this.egress.elasticIp) {
+        out('EgressIp', this.egress.elasticIp.attrPublicIp, 'Tenants allowlist this address for SMTP');
+      }
+    }
+    if (this.mail.identity && this.mail.identityIsDomain) {
+      this.mail.identity.dkimRecords.forEach((record, i) => {
+        out(
+          `DkimRecord${i + 1}`,
+          `${record.name} CNAME ${record.value}`,
+          'Publish in DNS to verify the domain',
+        );
+      });
+    }
+  }
+}

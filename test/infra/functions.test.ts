@@ -1,0 +1,189 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROUTES } from '../../functions/config-api/routes';
+import {
+  actionsOf,
+  allowing,
+  environmentOf,
+  type Refs,
+  refsOf,
+  resourcesOf,
+  type StatementJson,
+  type Synthesized,
+  statementsOfRole,
+  synthMailer,
+} from './synth';
+
+// The functions, the API and SES. One synthesis (cdk.json's context, no bundling) shared by every test.
+let s: Synthesized;
+let r: Refs;
+
+beforeAll(() => {
+  s = synthMailer();
+  r = refsOf(s);
+});
+
+describe('dispatcher', () => {
+  it('is a nodejs22.x arm64 function with the ESM bundle', () => {
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      Timeout: 60,
+      Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
+    });
+  });
+
+  it('carries the contract settings and Powertools settings, nothing else', () => {
+    const vars = environmentOf(s.json, r.id(s.stack.dispatcher));
+    expect(vars).toEqual({
+      TABLE_NAME: r.ref(s.stack.data.table),
+      KMS_KEY_ID: r.arnOf(s.stack.data.passwordKey),
+      QUEUE_URL: r.ref(s.stack.mailQueue.queue),
+      DLQ_URL: r.ref(s.stack.mailQueue.deadLetterQueue),
+      PLATFORM_FROM_ADDRESS: 'notifications@platform.example',
+      PLATFORM_NAME: 'Example Platform',
+      SES_CONFIGURATION_SET: r.ref(s.stack.mail.configurationSet),
+      MAX_ATTEMPTS: '5',
+      HOLD_MAX_AGE_SECONDS: '86400',
+      POWERTOOLS_SERVICE_NAME: 'tenant-mailer-dispatcher',
+      POWERTOOLS_METRICS_NAMESPACE: 'TenantMailer',
+      POWERTOOLS_LOG_LEVEL: 'INFO',
+      NODE_OPTIONS: '--enable-source-maps',
+    });
+  });
+
+  it('consumes the queue in batches of 10 with partial batch responses, a window and a concurrency cap', () => {
+    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      EventSourceArn: r.arnOf(s.stack.mailQueue.queue),
+      FunctionName: r.ref(s.stack.dispatcher),
+      BatchSize: 10,
+      MaximumBatchingWindowInSeconds: Match.anyValue(),
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 5 },
+    });
+    const esm = Object.values(resourcesOf(s.json, 'AWS::Lambda::EventSourceMapping'))[0];
+    expect(esm?.Properties?.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
+  });
+
+  it('may change visibility on its queue and send to the DLQ, but not publish to its own queue', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
+    expect(allowing(statements, 'sqs:ChangeMessageVisibility').map((st) => st.Resource)).toContainEqual(
+      r.arnOf(s.stack.mailQueue.queue),
+    );
+    expect(allowing(statements, 'sqs:SendMessage').map((st) => st.Resource)).toEqual([
+      r.arnOf(s.stack.mailQueue.deadLetterQueue),
+    ]);
+  });
+
+  it('may send through SES for any verified identity of the account and the configuration set', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
+    const ses = allowing(statements, 'ses:SendEmail');
+    expect(ses).toHaveLength(1);
+    expect(actionsOf(ses[0] as StatementJson).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
+    const resources = JSON.stringify(ses[0]?.Resource);
+    expect(resources).toContain(':identity/*');
+    expect(resources).toContain(':configuration-set/');
+    expect(resources).toContain(`{"Ref":"${r.id(s.stack.mail.configurationSet)}"}`);
+  });
+});
+
+describe('config API', () => {
+  it('has one route per contract route, JWT-authorized except the OpenAPI document', () => {
+    const routes = Object.values(resourcesOf(s.json, 'AWS::ApiGatewayV2::Route'));
+    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual(
+      ROUTES.map((r) => `${r.method} ${r.path}`).sort(),
+    );
+    const authorizerId = r.id(s.stack.api.httpApi.node.findChild('JwtAuthorizer'));
+    for (const route of ROUTES) {
+      s.template.hasResourceProperties('AWS::ApiGatewayV2::Route', {
+        RouteKey: `${route.method} ${route.path}`,
+        ...(route.public
+          ? { AuthorizationType: 'NONE', AuthorizerId: Match.absent() }
+          : { AuthorizationType: 'JWT', AuthorizerId: { Ref: authorizerId } }),
+      });
+    }
+    expect(ROUTES.filter((r) => r.public).map((r) => r.path)).toEqual(['/openapi.json']);
+  });
+
+  it('checks JWTs from the Authorization header against the issuer and audience in context', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      IdentitySource: ['$request.header.Authorization'],
+      JwtConfiguration: { Issuer: 'https://auth.platform.example/', Audience: ['tenant-mailer'] },
+    });
+  });
+
+  it('integrates the config function with payload format 2.0', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: r.arnOf(s.stack.configFunction),
+    });
+  });
+
+  it('logs access as JSON without headers and throttles the $default stage', () => {
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('requestId') },
+    });
+    const [stage] = Object.values(resourcesOf(s.json, 'AWS::ApiGatewayV2::Stage'));
+    const format = (stage?.Properties?.AccessLogSettings as { Format?: string } | undefined)?.Format ?? '';
+    expect(JSON.parse(format)).toMatchObject({ routeKey: '$context.routeKey', status: '$context.status' });
+    expect(format.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('grants the config function no queue and no SES access', () => {
+    const actions = statementsOfRole(s.json, r.roleOf(s.stack.configFunction)).flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('sqs:') || a.startsWith('ses:'))).toEqual([]);
+    s.template.hasResourceProperties('AWS::Lambda::Function', {
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Environment: { Variables: Match.objectLike({ POWERTOOLS_SERVICE_NAME: 'tenant-mailer-config-api' }) },
+    });
+  });
+});
+
+describe('SES', () => {
+  it('publishes sends, bounces, complaints and rejects of the configuration set to CloudWatch', () => {
+    s.template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+      ConfigurationSetName: r.ref(s.stack.mail.configurationSet),
+      EventDestination: {
+        Enabled: true,
+        MatchingEventTypes: Match.arrayWith(['send', 'bounce', 'complaint', 'reject']),
+        CloudWatchDestination: {
+          DimensionConfigurations: [
+            {
+              DimensionName: 'ses:configuration-set',
+              DimensionValueSource: 'messageTag',
+              DefaultDimensionValue: r.ref(s.stack.mail.configurationSet),
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it('creates the platform identity from context with the configuration set and exports its DKIM records', () => {
+    s.template.hasResourceProperties('AWS::SES::EmailIdentity', {
+      EmailIdentity: 'platform.example',
+      ConfigurationSetAttributes: { ConfigurationSetName: r.ref(s.stack.mail.configurationSet) },
+    });
+    for (const n of [1, 2, 3]) s.template.hasOutput(`DkimRecord${n}`, {});
+  });
+});
+
+describe('static egress off (default)', () => {
+  it('has no VPC, no NAT gateway, no egress output, and functions outside any VPC', () => {
+    s.template.resourceCountIs('AWS::EC2::VPC', 0);
+    s.template.resourceCountIs('AWS::EC2::NatGateway', 0);
+    s.template.resourceCountIs('AWS::EC2::EIP', 0);
+    expect(Object.keys(s.template.findOutputs('EgressIp'))).toEqual([]);
+    for (const fn of Object.values(resourcesOf(s.json, 'AWS::Lambda::Function'))) {
+      expect(fn.Properties?.VpcConfig).toBeUndefined();
+    }
+  });
+});

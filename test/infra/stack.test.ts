@@ -1,0 +1,173 @@
+import { App, type CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_RECEIVE_COUNT, MailQueue } from '../../infra/mail-queue';
+import { QUEUE_VISIBILITY_TIMEOUT } from '../../infra/stack';
+import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
+import {
+  actionsOf,
+  allowing,
+  type Refs,
+  refsOf,
+  resourcesOf,
+  type StatementJson,
+  type Synthesized,
+  statementsOf,
+  statementsOfRole,
+  synthMailer,
+  tempOutdir,
+} from './synth';
+
+// Storage and queueing resources. One synthesis (cdk.json's context, no bundling) shared by every test.
+let s: Synthesized;
+let r: Refs;
+
+beforeAll(() => {
+  s = synthMailer();
+  r = refsOf(s);
+});
+
+describe('DynamoDB table', () => {
+  it('has pk/sk strings, on-demand billing, TTL on expiresAt, PITR, encryption and deletion protection', () => {
+    s.template.hasResource('AWS::DynamoDB::Table', {
+      DeletionPolicy: 'Retain',
+      Properties: {
+        KeySchema: [
+          { AttributeName: 'pk', KeyType: 'HASH' },
+          { AttributeName: 'sk', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'pk', AttributeType: 'S' },
+          { AttributeName: 'sk', AttributeType: 'S' },
+        ],
+        BillingMode: 'PAY_PER_REQUEST',
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+        PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+        SSESpecification: { SSEEnabled: true },
+        DeletionProtectionEnabled: true,
+        GlobalSecondaryIndexes: Match.absent(),
+      },
+    });
+  });
+
+  it('gives both functions item-level actions only, never Scan or batch writes', () => {
+    for (const fn of [s.stack.dispatcher, s.stack.configFunction]) {
+      const statements = statementsOfRole(s.json, r.roleOf(fn));
+      const dynamo = statements.flatMap(actionsOf).filter((a) => a.startsWith('dynamodb:'));
+      expect(dynamo.sort()).toEqual([
+        'dynamodb:DeleteItem',
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+        'dynamodb:UpdateItem',
+      ]);
+      expect(allowing(statements, 'dynamodb:GetItem')[0]?.Resource).toEqual(r.arnOf(s.stack.data.table));
+    }
+  });
+});
+
+describe('KMS key for SMTP passwords', () => {
+  it('rotates', () => {
+    s.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
+  });
+
+  it('lets the dispatcher Decrypt only, under the smtp-password encryption context', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
+    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    expect(kms).toHaveLength(1);
+    expect(actionsOf(kms[0] as StatementJson)).toEqual(['kms:Decrypt']);
+    expect(kms[0]?.Resource).toEqual(r.arnOf(s.stack.data.passwordKey));
+    expect(kms[0]?.Condition).toEqual({
+      StringEquals: { 'kms:EncryptionContext:purpose': 'smtp-password' },
+      'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'purpose'] },
+      Null: { 'kms:EncryptionContext:tenantId': 'false' },
+    });
+  });
+
+  it('lets the config API Encrypt and Decrypt under the same conditions', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.configFunction));
+    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    expect(kms).toHaveLength(1);
+    expect(actionsOf(kms[0] as StatementJson).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+    expect(kms[0]?.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+  });
+
+  it('grants no KMS action anywhere without the encryption-context conditions', () => {
+    const all = Object.values(resourcesOf(s.json, 'AWS::IAM::Policy')).flatMap(statementsOf);
+    const kms = all.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    expect(kms.length).toBeGreaterThan(0);
+    for (const st of kms) expect(st.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+  });
+});
+
+describe('SQS queue and DLQ', () => {
+  it('encrypts both queues and redrives after 50 receives', () => {
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      SqsManagedSseEnabled: true,
+      RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.mailQueue.deadLetterQueue), maxReceiveCount: 50 },
+    });
+    expect(MAX_RECEIVE_COUNT).toBe(50);
+    const queues = Object.values(resourcesOf(s.json, 'AWS::SQS::Queue'));
+    expect(queues).toHaveLength(2);
+    for (const q of queues) expect(q.Properties?.SqsManagedSseEnabled).toBe(true);
+  });
+
+  it('sets the visibility timeout to at least six times the dispatcher timeout', () => {
+    const queue = resourcesOf(s.json, 'AWS::SQS::Queue')[r.id(s.stack.mailQueue.queue)];
+    const fn = resourcesOf(s.json, 'AWS::Lambda::Function')[r.id(s.stack.dispatcher)];
+    const visibility = queue?.Properties?.VisibilityTimeout as number;
+    expect(visibility).toBe(QUEUE_VISIBILITY_TIMEOUT.toSeconds());
+    expect(visibility).toBeGreaterThanOrEqual(6 * (fn?.Properties?.Timeout as number));
+  });
+
+  it('refuses non-TLS access on both queues', () => {
+    for (const queue of [s.stack.mailQueue.queue, s.stack.mailQueue.deadLetterQueue]) {
+      s.template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [r.ref(queue)],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Deny',
+              Action: 'sqs:*',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        },
+      });
+    }
+  });
+
+  it('exports a producer policy that only publishes to the mail queue', () => {
+    const policies = Object.values(resourcesOf(s.json, 'AWS::IAM::ManagedPolicy'));
+    expect(policies).toHaveLength(1);
+    const statements = policies.flatMap(statementsOf);
+    expect(statements).toHaveLength(1);
+    expect(actionsOf(statements[0] as StatementJson).sort()).toEqual([
+      'sqs:GetQueueAttributes',
+      'sqs:GetQueueUrl',
+      'sqs:SendMessage',
+    ]);
+    expect(statements[0]?.Resource).toEqual(r.arnOf(s.stack.mailQueue.queue));
+    s.template.hasOutput('ProducerPolicyArn', { Value: r.ref(s.stack.mailQueue.producerPolicy) });
+    s.template.hasOutput('QueueUrl', { Value: r.ref(s.stack.mailQueue.queue) });
+  });
+
+  it('grantEnqueue gives a producer SendMessage on the queue and nothing to consume', () => {
+    const stack = new Stack(new App({ outdir: tempOutdir() }));
+    const mq = new MailQueue(stack, 'Mail', { visibilityTimeout: QUEUE_VISIBILITY_TIMEOUT });
+    const role = new iam.Role(stack, 'Producer', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    });
+
+    mq.grantEnqueue(role);
+
+    const json = Template.fromStack(stack).toJSON();
+    const actions = statementsOfRole(json, stack.getLogicalId(role.node.defaultChild as CfnElement)).flatMap(
+      actionsOf,
+    );
+    expect(actions).toContain('sqs:SendMessage');
+    expect(actions).not.toContain('sqs:ReceiveMessage');
+    expect(actions).not.toContain('sqs:DeleteMessage');
+  });
+});
