@@ -14,7 +14,7 @@ export const EGRESS_PORTS = [
 /**
  * Static egress: a VPC whose private subnets leave through one NAT gateway holding one Elastic IP, so a
  * tenant relay can allowlist the platform by address. One NAT gateway means one address to allowlist;
- * the price is that its AZ is a single point of failure for outbound traffic (documented in DEPLOY.md).
+ * the price is that its AZ is a single point of failure for outbound traffic (documented in README.md, "Static egress").
  */
 export interface StaticEgressProps {
   /** An Elastic IP allocated earlier (e.g. kept from a deleted stack); default: a new one. */
