@@ -14,7 +14,7 @@ import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createQueueAdapter } from '../../functions/adapters/queue';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import { createTenantSmtpSender, type TenantSmtpSender } from '../../functions/adapters/tenant-smtp';
-import type { Clock, HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
+import type { HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
 import { createDispatcher, type DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
   type DispatcherDeps,
@@ -24,76 +24,14 @@ import {
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
+import { countCommands, type SesHook, shiftableClock, watchSes } from './sdk';
 import { type LocalSes, startLocalSes } from './ses';
 import { SmtpTestServers, TEST_CA, TEST_HOST, TEST_PASSWORD, TEST_USER } from './smtp';
 import { type LocalSqs, startLocalSqs } from './sqs';
 
 export const PLATFORM = { address: 'mail@platform.test', name: 'Platform' };
 
-/** Counts SDK commands by name on a client (middleware), e.g. counts.QueryCommand. */
-export function countCommands(client: {
-  middlewareStack: {
-    add: (
-      mw: (next: (args: unknown) => unknown, ctx: { commandName?: string }) => unknown,
-      opts: object,
-    ) => void;
-  };
-}): Record<string, number> {
-  const counts: Record<string, number> = {};
-  client.middlewareStack.add(
-    (next, ctx) => (args: unknown) => {
-      const name = ctx.commandName ?? 'unknown';
-      counts[name] = (counts[name] ?? 0) + 1;
-      return next(args);
-    },
-    { step: 'initialize', name: `count-${Math.random()}` },
-  );
-  return counts;
-}
-
-/** A hook on every SES SendEmail request: returns an error to throw in place of the call, or nothing. */
-export type SesHook = (input: SendEmailCommandInput) => Error | undefined;
-
-/**
- * Records every SES SendEmail request (what SES was asked, e.g. its Destination) and lets a test make
- * chosen requests fail with an SDK error before they leave the client.
- */
-function watchSes(client: LocalSes['client']): { requests: SendEmailCommandInput[]; hook: { fn?: SesHook } } {
-  const requests: SendEmailCommandInput[] = [];
-  const hook: { fn?: SesHook } = {};
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      if (context.commandName !== 'SendEmailCommand') return next(args);
-      const input = args.input as SendEmailCommandInput;
-      requests.push(input);
-      const error = hook.fn?.(input);
-      if (error) throw error;
-      return next(args);
-    },
-    { step: 'initialize', name: 'watch-ses' },
-  );
-  return { requests, hook };
-}
-
-/** The tenantId tag of an SES request (the dispatcher tags every send). */
-export function sesTenant(input: SendEmailCommandInput): string | undefined {
-  return input.EmailTags?.find((tag) => tag.Name === 'tenantId')?.Value;
-}
-
-export function resetCounts(counts: Record<string, number>): void {
-  for (const key of Object.keys(counts)) delete counts[key];
-}
-
-/** A clock that follows real time, shifted by hand (breaker tests jump minutes ahead). */
-export function shiftableClock(): Clock & { shift(ms: number): void } {
-  let offset = 0;
-  return {
-    now: () => Date.now() + offset,
-    shift: (ms) => {
-      offset += ms;
-    },
-  };
-}
+export { countCommands, resetCounts, type SesHook, sesTenant, shiftableClock } from './sdk';
 
 export interface DispatcherFixture {
   dynamo: DynamoFixture;
