@@ -1,20 +1,8 @@
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../../functions/core/types';
+import { startDynalite } from '../../infra/local/services';
 import { createTable } from '../../infra/local/table';
-
-interface DynaliteOptions {
-  createTableMs?: number;
-  deleteTableMs?: number;
-  updateTableMs?: number;
-  path?: string;
-}
-
-// dynalite ships no type declarations; load it through require with the one signature used here.
-const dynalite = createRequire(import.meta.url)('dynalite') as (options: DynaliteOptions) => Server;
 
 export interface DynamoFixture {
   /** `http://127.0.0.1:<port>` */
@@ -41,20 +29,14 @@ export function localDynamoClient(endpoint: string): DynamoDBClient {
  * Call `close()` in afterAll.
  */
 export async function startDynamo(tableName = 'tenant-mailer-test'): Promise<DynamoFixture> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await startDynalite();
+  const endpoint = server.url;
   const client = localDynamoClient(endpoint);
   const doc = DynamoDBDocumentClient.from(client);
   const close = async (): Promise<void> => {
     doc.destroy();
     client.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+    await server.close();
   };
   try {
     await createTable(client, tableName);

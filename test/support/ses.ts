@@ -1,8 +1,6 @@
-import type { Server } from 'node:http';
-import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Email } from 'aws-ses-v2-local/dist/store';
+import { startSesLocal } from '../../infra/local/services';
 
 export type { Email as SesStoredEmail } from 'aws-ses-v2-local/dist/store';
 
@@ -16,21 +14,13 @@ export interface LocalSes {
   close(): Promise<void>;
 }
 
-type SesServerFactory = (config?: Partial<{ host: string; port: number }>) => Promise<Server>;
-
-// aws-ses-v2-local is CommonJS with `exports.default`; Node's ESM import would hand back the whole
-// exports object as default, so require it to get the factory unambiguously.
-const requireCjs = createRequire(import.meta.url);
-const startSesServer = (requireCjs('aws-ses-v2-local') as { default: SesServerFactory }).default;
-
 /**
  * Starts aws-ses-v2-local in this process on 127.0.0.1 and a free port. Its store is module-global, so
  * two servers in one process share their mail; vitest runs each test file in its own process.
  */
 export async function startLocalSes(): Promise<LocalSes> {
-  const server = await startSesServer({ host: '127.0.0.1', port: 0 });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}`;
+  const server = await startSesLocal();
+  const endpoint = server.url;
   const client = new SESv2Client({
     endpoint,
     region: 'us-east-1',
@@ -52,10 +42,7 @@ export async function startLocalSes(): Promise<LocalSes> {
     },
     async close() {
       client.destroy();
-      await new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      });
+      await server.close();
     },
   };
 }

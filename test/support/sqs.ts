@@ -1,11 +1,5 @@
-import {
-  CreateQueueCommand,
-  GetQueueAttributesCommand,
-  type Message,
-  ReceiveMessageCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
-import { buildApp } from 'fauxqs';
+import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createQueues, startFauxqs } from '../../infra/local/services';
 
 export interface InflightEntry {
   receiptHandle: string;
@@ -34,11 +28,8 @@ export interface LocalSqs {
  * `buildApp` + our own listen, because `startFauxqs` always binds 0.0.0.0.
  */
 export async function startLocalSqs(names: { queue?: string; dlq?: string } = {}): Promise<LocalSqs> {
-  const app = buildApp({ logger: false, host: 'localhost' });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
-  if (address === null || typeof address === 'string') throw new Error('fauxqs did not bind a TCP port');
-  const endpoint = `http://127.0.0.1:${address.port}`;
+  const app = await startFauxqs();
+  const endpoint = app.url;
   const client = new SQSClient({
     endpoint,
     region: 'us-east-1',
@@ -55,16 +46,11 @@ export async function startLocalSqs(names: { queue?: string; dlq?: string } = {}
     return QueueUrl;
   };
 
-  const dlqUrl = await createQueue(names.dlq ?? 'mail-dlq');
-  const { Attributes } = await client.send(
-    new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+  const { queueUrl, dlqUrl } = await createQueues(
+    client,
+    { queue: names.queue ?? 'mail', dlq: names.dlq ?? 'mail-dlq' },
+    30,
   );
-  const dlqArn = Attributes?.QueueArn;
-  if (dlqArn === undefined) throw new Error('fauxqs returned no DLQ ARN');
-  const queueUrl = await createQueue(names.queue ?? 'mail', {
-    VisibilityTimeout: '30',
-    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 50 }),
-  });
 
   return {
     endpoint,
