@@ -88,8 +88,31 @@ export async function startMailbox(options: {
     url: `http://${HOST}:${options.webPort}`,
     port: options.webPort,
     smtp: { host: HOST, port: options.smtpPort, username: options.username, password: options.password },
-    close: () => maildev.stop(),
+    close: () => stopMailbox(maildev),
   };
+}
+
+// The parts of maildev's internals that stopMailbox reaches into (maildev 3: orchestrator → SMTP → smtp-server).
+interface MaildevInternals {
+  orchestrator?: { smtp?: { smtp?: { options?: { closeTimeout?: number } } } | null };
+}
+
+/**
+ * maildev's stop waits smtp-server's close timeout (30 s) for open sessions, and the dispatcher's pooled
+ * transport keeps one open: Ctrl-C would hang that long. Shorten the grace (smtp-server then answers 421
+ * and hangs up); should maildev's internals move, the listeners are closed by then and the wait is cut.
+ */
+async function stopMailbox(maildev: MailDev): Promise<void> {
+  const smtpServer = (maildev as unknown as MaildevInternals).orchestrator?.smtp?.smtp;
+  if (smtpServer?.options) smtpServer.options.closeTimeout = 500;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    maildev.stop(),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, 3_000);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 /** Creates the queue and its DLQ (redrive after 50 receives: the crash safety net). */

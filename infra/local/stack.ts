@@ -1,4 +1,4 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -191,7 +191,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminToken: await issuer.token('platform-admin', { admin: true }),
     };
     const stackFile = join(options.dir, 'stack.json');
-    await writeFile(stackFile, `${JSON.stringify(info, null, 2)}\n`);
+    // Written whole, then renamed: a script polling for stack.json never reads half of it.
+    await writeFile(`${stackFile}.tmp`, `${JSON.stringify(info, null, 2)}\n`, { mode: 0o600 });
+    await rename(`${stackFile}.tmp`, stackFile);
     started.push({ close: () => rm(stackFile, { force: true }) });
 
     return {

@@ -2,6 +2,7 @@
  * `npm start`: the whole pipeline on this machine, no AWS account. `npm start -- --no-demo` skips the demo.
  * Ports: LOCAL_*_PORT (see ports.ts); `TENANT_SMTP_ALLOW_PRIVATE=0` keeps the production network guard.
  */
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import {
@@ -13,62 +14,59 @@ import {
   waitForDemo,
 } from './demo';
 import { PortError } from './ports';
-import { type LocalStack, localDir, startLocalStack } from './stack';
+import { type LocalStack, localDir, type StackInfo, startLocalStack } from './stack';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'no-demo': { type: 'boolean', default: false } }, strict: true });
   const started = Date.now();
-  say('tenant-mailer local stack: starting on 127.0.0.1');
-  let stack: LocalStack;
-  try {
-    stack = await startLocalStack({ dir: localDir(), log: say });
-  } catch (error) {
-    say();
-    say(`could not start the local stack: ${explain(error)}`);
-    process.exitCode = 1;
-    return;
-  }
-  const { info } = stack;
-  say(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s; stack details in .local/stack.json`);
+  const dir = localDir();
 
+  // Handlers go in before anything starts: a Ctrl-C during start-up waits for it to finish, then closes
+  // every server and removes stack.json, rather than killing the process with them half up.
+  let startup: Promise<LocalStack | undefined> = Promise.resolve(undefined);
   let stopping = false;
-  const stop = async (signal: string) => {
+  const stop = async (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
-    say(`\n${signal}: stopping the local stack…`);
-    await stack.close();
+    say(`\n${why}: stopping the local stack…`);
+    await (await startup)?.close();
     say('stopped; every port is free again.');
-    process.exit(0);
+    process.exit(code);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  if (!values['no-demo']) {
-    say();
-    say(`demo: configuring tenants ${DEMO_TENANTS.join(', ')} through the config API…`);
-    await configureDemoTenants(info);
-    const sqs = new SQSClient({
-      endpoint: info.endpoints.sqs,
-      region: info.region,
-      useQueueUrlAsEndpoint: false,
-    });
-    const count = await enqueueDemoMessages(info, sqs);
-    sqs.destroy();
-    say(`demo: ${count} messages enqueued; waiting for the dispatcher…`);
-    const deliveries = await waitForDemo(info, count / DEMO_TENANTS.length, 45_000);
-    say();
-    say(demoTable(info, deliveries));
-    say();
-    say('acme: its own SMTP server (the tenant mailbox). globex: its server refuses the login, so the');
-    say(
-      'mail went out through SES from the platform, with the reason recorded. initech: no config → platform.',
-    );
-  }
+  say('tenant-mailer local stack: starting on 127.0.0.1');
+  startup = startLocalStack({ dir, log: say }).catch((error: unknown) => {
+    if (!stopping) {
+      say();
+      say(`could not start the local stack: ${explain(error)}`);
+      process.exitCode = 1;
+    }
+    return undefined;
+  });
+  const stack = await startup;
+  if (stack === undefined || stopping) return;
+  const { info } = stack;
+  say(
+    `ready in ${((Date.now() - started) / 1000).toFixed(1)} s; stack details in ${shown(join(dir, 'stack.json'))}`,
+  );
 
+  try {
+    if (!values['no-demo']) await runDemo(info);
+  } catch (error) {
+    if (stopping) return;
+    say(`demo failed: ${explain(error)}`);
+    await stop('demo failed', 1);
+    return;
+  }
+  if (stopping) return;
+
+  const stackFile = shown(join(dir, 'stack.json'));
   say();
-  say(`config API   ${info.apiUrl}   (admin token in .local/stack.json; npm run token -- <tenantId>)`);
+  say(`config API   ${info.apiUrl}   (admin token in ${stackFile}; npm run token -- <tenantId>)`);
   say(`SES mailbox  ${info.sesUrl}   (/store lists what SES sent)`);
   say(`tenant inbox ${info.mailboxUrl}`);
   say(`send mail    npm run send -- --tenant acme --to someone@example.com --subject Hi --text Hello`);
@@ -77,6 +75,35 @@ async function main(): Promise<void> {
   stack.onBatch(async (records, failed) => {
     for (const line of await describeBatch(info, records, failed)) say(`  ${line}`);
   });
+}
+
+/** Configures the demo tenants, enqueues their mail and prints where each message went. */
+async function runDemo(info: StackInfo): Promise<void> {
+  say();
+  say(`demo: configuring tenants ${DEMO_TENANTS.join(', ')} through the config API…`);
+  await configureDemoTenants(info);
+  const sqs = new SQSClient({
+    endpoint: info.endpoints.sqs,
+    region: info.region,
+    useQueueUrlAsEndpoint: false,
+  });
+  const count = await enqueueDemoMessages(info, sqs);
+  sqs.destroy();
+  say(`demo: ${count} messages enqueued; waiting for the dispatcher…`);
+  const deliveries = await waitForDemo(info, count / DEMO_TENANTS.length, 45_000);
+  say();
+  say(demoTable(info, deliveries));
+  say();
+  say('acme: its own SMTP server (the tenant mailbox). globex: its server refuses the login, so the');
+  say(
+    'mail went out through SES from the platform, with the reason recorded. initech: no config → platform.',
+  );
+}
+
+/** A path as the user would type it: relative to the working folder when inside it. */
+function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel && !rel.startsWith('..') ? rel : path;
 }
 
 function explain(error: unknown): string {

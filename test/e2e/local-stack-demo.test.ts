@@ -1,0 +1,109 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalStackProcess, type StackInfo, spawnLocalStack } from '../support/local-stack';
+import type { SesStoredEmail } from '../support/ses';
+
+// `npm start` with its demo, as a new user sees it: the summary table, and the mail where it says.
+
+interface MaildevEmail {
+  subject: string;
+  from: { address: string; name?: string }[];
+}
+
+interface Row {
+  tenant: string;
+  sent: string;
+  route: string;
+  reason: string;
+  status: string;
+  where: string;
+}
+
+const TABLE = /^tenant {2,}sent.*\n-[- ]+\n(acme .*)\n(globex .*)\n(initech .*)$/m;
+
+describe('npm start (demo)', () => {
+  let stack: LocalStackProcess | undefined;
+  let info: StackInfo;
+  let rows: Row[] = [];
+
+  beforeAll(async () => {
+    stack = await spawnLocalStack({ demo: true });
+    info = await stack.ready(30_000);
+    const table = await stack.waitForOutput(TABLE, 40_000);
+    rows = table.slice(1, 4).map(parseRow);
+  }, 75_000);
+
+  afterAll(async () => {
+    await stack?.dispose();
+  });
+
+  it('prints the table: acme through its SMTP server, globex falls back (auth), initech on the platform', () => {
+    // Prepare: the table was read in beforeAll
+    const byTenant = Object.fromEntries(rows.map((row) => [row.tenant, row]));
+
+    // Act
+    const summary = Object.fromEntries(
+      Object.entries(byTenant).map(([tenant, r]) => [tenant, [r.sent, r.route, r.reason, r.status]]),
+    );
+
+    // Assess
+    expect(summary).toEqual({
+      acme: ['3', 'smtp', '-', 'sent'],
+      globex: ['3', 'platform', 'auth', 'sent'],
+      initech: ['3', 'platform', 'no-config', 'sent'],
+    });
+    expect(byTenant.acme?.where).toBe(`${info.mailboxUrl}  (tenant mailbox)`);
+    expect(byTenant.globex?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
+    expect(byTenant.initech?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
+  });
+
+  it('puts the mail where the table says: acme in the tenant mailbox, the other six in SES', async () => {
+    // Prepare
+    const platform = `<${info.platformFrom}>`;
+
+    // Act
+    const inbox = (await (await fetch(`${info.mailboxUrl}/api/email`)).json()) as MaildevEmail[];
+    const ses = ((await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] }).emails;
+
+    // Assess
+    expect(inbox).toHaveLength(3);
+    for (const mail of inbox) {
+      expect(mail.subject).toMatch(/^acme: /);
+      expect(mail.from.map((a) => a.address)).toEqual(['notifications@acme.example']);
+    }
+    expect(ses.map((m) => m.subject.split(':')[0]).sort()).toEqual([
+      'globex',
+      'globex',
+      'globex',
+      'initech',
+      'initech',
+      'initech',
+    ]);
+    for (const mail of ses) {
+      const expected = mail.subject.startsWith('globex')
+        ? `"Globex via ${info.platformName}" ${platform}`
+        : `"${info.platformName}" ${platform}`;
+      expect(mail.from).toBe(expected);
+    }
+  });
+
+  it('stops on SIGINT with exit code 0 and removes stack.json', async () => {
+    // Prepare
+    const running = stack as LocalStackProcess;
+
+    // Act
+    const exit = await running.stop('SIGINT', 15_000);
+
+    // Assess
+    expect(exit, running.output()).toEqual({ code: 0, signal: null });
+    expect(existsSync(join(running.dir, 'stack.json'))).toBe(false);
+  });
+});
+
+function parseRow(line: string | undefined): Row {
+  const [tenant = '', sent = '', route = '', reason = '', status = '', ...where] = (line ?? '').split(
+    / {2,}/,
+  );
+  return { tenant, sent, route, reason, status, where: where.join('  ') };
+}
