@@ -1,27 +1,17 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { FallbackReason } from '../../functions/core/types';
 import {
   type DispatcherFixture,
   mail,
   PLATFORM,
-  resetCounts,
-  startDispatcherFixture,
   TEST_PASSWORD,
+  useDispatcherFixture,
 } from '../support/dispatcher';
 import type { SmtpServerMode, TestSmtpServer } from '../support/smtp';
 
 let f: DispatcherFixture;
-
-beforeAll(async () => {
-  f = await startDispatcherFixture();
-});
-afterAll(async () => {
-  await f.close();
-});
-beforeEach(async () => {
-  await f.ses.clear();
-  f.sesRequests.length = 0;
-  resetCounts(f.counts.kms);
+useDispatcherFixture((started) => {
+  f = started;
 });
 
 /** One message of a tenant whose server fails in `mode`; returns the server and the batch response. */

@@ -1,28 +1,19 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { DynamoStore } from '../../functions/adapters/dynamo-store';
 import { type HealthState, initialHealth } from '../../functions/core/types';
 import {
   type DispatcherFixture,
   mail,
   sesTenant,
-  startDispatcherFixture,
   TEST_PASSWORD,
+  useDispatcherFixture,
 } from '../support/dispatcher';
 
 let f: DispatcherFixture;
-
-beforeAll(async () => {
-  f = await startDispatcherFixture();
-});
-afterAll(async () => {
-  await f.close();
-});
-beforeEach(async () => {
-  await f.ses.clear();
-  f.sesRequests.length = 0;
-  f.failSes(undefined);
+useDispatcherFixture((started) => {
+  f = started;
 });
 
 /** Writes the tenant's HEALTH as an open breaker for its current config version. */

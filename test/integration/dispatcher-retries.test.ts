@@ -1,22 +1,16 @@
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import type { SQSRecord } from 'aws-lambda';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DynamoStore } from '../../functions/adapters/dynamo-store';
-import { type DispatcherFixture, mail, sesTenant, startDispatcherFixture } from '../support/dispatcher';
+import { type DispatcherFixture, mail, sesTenant, useDispatcherFixture } from '../support/dispatcher';
 
 let f: DispatcherFixture;
-
-beforeAll(async () => {
-  f = await startDispatcherFixture({ maxAttempts: 3 });
-});
-afterAll(async () => {
-  await f.close();
-});
-beforeEach(async () => {
-  await f.ses.clear();
-  f.sesRequests.length = 0;
-  f.failSes(undefined);
-});
+useDispatcherFixture(
+  (started) => {
+    f = started;
+  },
+  { maxAttempts: 3 },
+);
 
 /** Seconds from now until the record becomes visible again on the local queue. */
 async function visibleInSeconds(record: SQSRecord): Promise<number> {

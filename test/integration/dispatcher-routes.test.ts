@@ -1,27 +1,16 @@
 import { MessageRejected } from '@aws-sdk/client-sesv2';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type DispatcherFixture,
   mail,
   PLATFORM,
   resetCounts,
-  startDispatcherFixture,
+  useDispatcherFixture,
 } from '../support/dispatcher';
 
 let f: DispatcherFixture;
-
-beforeAll(async () => {
-  f = await startDispatcherFixture();
-});
-afterAll(async () => {
-  await f.close();
-});
-beforeEach(async () => {
-  await f.ses.clear();
-  f.sesRequests.length = 0;
-  f.failSes(undefined);
-  resetCounts(f.counts.dynamo);
-  resetCounts(f.counts.kms);
+useDispatcherFixture((started) => {
+  f = started;
 });
 
 describe('dispatcher routes', () => {

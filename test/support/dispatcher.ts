@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import {
   createDynamoStore,
   type DeliveryRecord,
@@ -24,7 +24,7 @@ import {
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
-import { countCommands, type SesHook, shiftableClock, watchSes } from './sdk';
+import { countCommands, resetCounts, type SesHook, shiftableClock, watchSes } from './sdk';
 import { type LocalSes, startLocalSes } from './ses';
 import { SmtpTestServers, TEST_CA, TEST_HOST, TEST_PASSWORD, TEST_USER } from './smtp';
 import { type LocalSqs, startLocalSqs } from './sqs';
@@ -289,6 +289,32 @@ export async function startDispatcherFixture(
       await Promise.all([dynamo.close(), kms.close(), ses.close(), sqs.close()]);
     },
   };
+}
+
+/**
+ * Registers the usual hooks of a dispatcher test file: one fixture for the file (started before all,
+ * closed after all) and a clean slate before each test (SES store and requests, SES failures, counters).
+ */
+export function useDispatcherFixture(
+  onStart: (fixture: DispatcherFixture) => void,
+  options: Parameters<typeof startDispatcherFixture>[0] = {},
+): void {
+  let fixture: DispatcherFixture | undefined;
+  beforeAll(async () => {
+    fixture = await startDispatcherFixture(options);
+    onStart(fixture);
+  });
+  afterAll(async () => {
+    await fixture?.close();
+  });
+  beforeEach(async () => {
+    if (!fixture) return;
+    await fixture.ses.clear();
+    fixture.sesRequests.length = 0;
+    fixture.failSes(undefined);
+    resetCounts(fixture.counts.dynamo);
+    resetCounts(fixture.counts.kms);
+  });
 }
 
 /** A valid queue message for a tenant. */
