@@ -57,7 +57,12 @@ async function main(): Promise<void> {
   );
 
   try {
-    if (!values['no-demo']) await runDemo(info);
+    const guarded = (process.env.TENANT_SMTP_ALLOW_PRIVATE ?? '1') === '0';
+    if (!values['no-demo'] && guarded) {
+      say();
+      say('demo skipped: TENANT_SMTP_ALLOW_PRIVATE=0 keeps the production network guard, which refuses the');
+      say("demo tenants' SMTP servers on 127.0.0.1. Start without it for the demo (or pass --no-demo).");
+    } else if (!values['no-demo']) await runDemo(info);
   } catch (error) {
     if (stopping) return;
     say(`demo failed: ${explain(error)}`);
