@@ -38,8 +38,9 @@ export interface TenantStore {
    */
   loadTenant(tenantId: string): Promise<TenantSnapshot>;
   /**
-   * Writes the whole HEALTH item if it is still for `health.configVersion` (or missing). False when the
-   * config changed meanwhile: a failure of the old config must not open the breaker of the new one.
+   * Writes the whole HEALTH item if it is still for `health.configVersion` (or missing, or left by an
+   * older config version). False when the config changed meanwhile: a failure of the old config must not
+   * open the breaker of the new one.
    * With `previous` (the state the caller decided from), also false when another writer changed the
    * breaker (state, consecutiveFailures, backoffLevel) since: the caller re-reads and decides again.
    */
@@ -105,14 +106,17 @@ export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
   ): Promise<boolean> {
     // With `previous`, the write also requires the breaker fields the caller decided from to be unchanged
     // (optimistic concurrency on existing attributes): a container that read "healthy" cannot overwrite
-    // a breaker another container opened meanwhile. A missing item matches any `previous`.
+    // a breaker another container opened meanwhile. A missing item matches any `previous`, and so does
+    // an item of an older config version (the caller read it as a fresh health, as decideRoute does):
+    // without that, a reset the config API never finished would keep this tenant's breaker unwritable.
     const guard: {
       ConditionExpression: string;
       ExpressionAttributeNames: Record<string, string>;
       ExpressionAttributeValues: Record<string, unknown>;
     } = previous
       ? {
-          ConditionExpression: 'attribute_not_exists(pk) OR (#v = :v AND #s = :ps AND #f = :pf AND #b = :pb)',
+          ConditionExpression:
+            'attribute_not_exists(pk) OR #v < :v OR (#v = :v AND #s = :ps AND #f = :pf AND #b = :pb)',
           ExpressionAttributeNames: {
             '#v': 'configVersion',
             '#s': 'state',
@@ -127,7 +131,7 @@ export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
           },
         }
       : {
-          ConditionExpression: VERSION_CONDITION,
+          ConditionExpression: 'attribute_not_exists(pk) OR #v <= :v',
           ExpressionAttributeNames: { '#v': 'configVersion' },
           ExpressionAttributeValues: { ':v': health.configVersion },
         };

@@ -18,8 +18,17 @@ export interface KmsCipherOptions {
 export interface KmsCipher {
   /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
   encryptPassword(tenantId: string, plaintext: string): Promise<string>;
-  /** Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext. */
-  decryptPassword(tenantId: string, ciphertextB64: string): Promise<string>;
+  /**
+   * Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext.
+   * With `deadline` (epoch ms on the injected clock), fails with CredentialsError code `TimeoutError` once
+   * it passes: a KMS that never answers must not hold the send past the invocation's time.
+   */
+  decryptPassword(tenantId: string, ciphertextB64: string, opts?: DecryptOptions): Promise<string>;
+}
+
+export interface DecryptOptions {
+  /** Epoch ms (injected clock) after which the caller no longer waits. */
+  deadline?: number;
 }
 
 interface CacheEntry {
@@ -66,24 +75,46 @@ export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
     }
   }
 
-  async function callDecrypt(tenantId: string, ciphertextB64: string): Promise<string> {
+  const msUntil = (deadline: number): number => Math.max(0, deadline - clock.now());
+  const timedOut = (tenantId: string): CredentialsError =>
+    new CredentialsError(`KMS Decrypt for tenant ${tenantId} timed out`, 'TimeoutError');
+
+  async function callDecrypt(tenantId: string, ciphertextB64: string, deadline?: number): Promise<string> {
+    const signal = deadline === undefined ? undefined : AbortSignal.timeout(msUntil(deadline));
     try {
-      const out = await kms.send(
-        new DecryptCommand({
-          KeyId: keyId,
-          CiphertextBlob: Buffer.from(ciphertextB64, 'base64'),
-          EncryptionContext: contextFor(tenantId),
-        }),
-      );
+      const command = new DecryptCommand({
+        KeyId: keyId,
+        CiphertextBlob: Buffer.from(ciphertextB64, 'base64'),
+        EncryptionContext: contextFor(tenantId),
+      });
+      // The request itself ends at the first caller's deadline, so a hung connection does not linger.
+      const out = await kms.send(command, signal === undefined ? {} : { abortSignal: signal });
       if (!out.Plaintext) throw new CredentialsError('KMS Decrypt returned no plaintext', 'EmptyResponse');
       return Buffer.from(out.Plaintext).toString('utf8');
     } catch (err) {
+      if (signal?.aborted) throw timedOut(tenantId);
       throw err instanceof CredentialsError ? err : credentialsError('Decrypt', tenantId, err);
     }
   }
 
-  function decryptPassword(tenantId: string, ciphertextB64: string): Promise<string> {
-    if (ttlMs === 0) return callDecrypt(tenantId, ciphertextB64);
+  /** Each caller waits at most until its own deadline, even on a decrypt another caller started. */
+  function within(plaintext: Promise<string>, tenantId: string, deadline?: number): Promise<string> {
+    if (deadline === undefined) return plaintext;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timedOut(tenantId)), msUntil(deadline));
+    });
+    return Promise.race([plaintext, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  function decryptPassword(
+    tenantId: string,
+    ciphertextB64: string,
+    opts: DecryptOptions = {},
+  ): Promise<string> {
+    const { deadline } = opts;
+    if (deadline !== undefined && msUntil(deadline) <= 0) return Promise.reject(timedOut(tenantId));
+    if (ttlMs === 0) return within(callDecrypt(tenantId, ciphertextB64, deadline), tenantId, deadline);
     const cacheKey = `${tenantId}\u0000${ciphertextB64}`;
     const now = clock.now();
     const hit = cache.get(cacheKey);
@@ -91,11 +122,11 @@ export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
       // Move to the end (most recently used); the expiry stays that of the first decrypt.
       cache.delete(cacheKey);
       cache.set(cacheKey, hit);
-      return hit.plaintext;
+      return within(hit.plaintext, tenantId, deadline);
     }
     cache.delete(cacheKey);
     // The promise itself is cached, so concurrent decrypts of one ciphertext make one KMS call.
-    const plaintext = callDecrypt(tenantId, ciphertextB64);
+    const plaintext = callDecrypt(tenantId, ciphertextB64, deadline);
     const entry: CacheEntry = { expiresAt: now + ttlMs, plaintext };
     cache.set(cacheKey, entry);
     plaintext.catch(() => {
@@ -105,7 +136,7 @@ export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
       if (cache.size <= maxEntries) break;
       cache.delete(key);
     }
-    return plaintext;
+    return within(plaintext, tenantId, deadline);
   }
 
   return { encryptPassword, decryptPassword };

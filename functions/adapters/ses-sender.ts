@@ -20,6 +20,11 @@ export interface SesSendInput {
   /** Only the recipients still owed; SES delivers to these, not to the header recipients. */
   destinations: SesDestinations;
   tags: SesTag[];
+  /**
+   * Ends the call when it aborts (the invocation's deadline): a hung SES call must not outlive the lease
+   * on the message. The send then fails with a retryable SesSendError; SES may still have taken it.
+   */
+  signal?: AbortSignal;
 }
 
 export interface SesSender {
@@ -57,8 +62,14 @@ export function createSesSender(options: SesSenderOptions): SesSender {
       });
       let messageId: string | undefined;
       try {
-        ({ MessageId: messageId } = await ses.send(command));
+        const options = input.signal === undefined ? {} : { abortSignal: input.signal };
+        ({ MessageId: messageId } = await ses.send(command, options));
       } catch (error) {
+        if (input.signal?.aborted) {
+          throw new SesSendError('SES send aborted at the deadline; SES may have taken it', 'Timeout', true, {
+            cause: error,
+          });
+        }
         throw translateSesError(error);
       }
       if (messageId === undefined || messageId === '') {

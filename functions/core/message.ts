@@ -14,7 +14,8 @@ export const MAX_LOCAL_PART_CHARS = 64;
 export const MAX_SUBJECT_CHARS = 998;
 /** Each of text and html, measured in UTF-8 bytes. */
 export const MAX_BODY_BYTES = 256 * 1024;
-export const HEADER_NAME_PATTERN = /^X-[A-Za-z0-9-]+$/;
+/** Header names are case-insensitive (RFC 5322): `x-request-id` is an X-* header too. */
+export const HEADER_NAME_PATTERN = /^X-[A-Za-z0-9-]+$/i;
 export const MAX_HEADER_NAME_CHARS = 76;
 export const MAX_HEADER_VALUE_CHARS = 998;
 export const MAX_CUSTOM_HEADERS = 50;

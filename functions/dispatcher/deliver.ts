@@ -23,7 +23,7 @@ import type {
 import { initialHealth } from '../core/types';
 import type { BatchState } from './batch-state';
 import { emit } from './observe';
-import type { DispatcherDeps, TenantView } from './ports';
+import { BOOKKEEPING_MS, type DispatcherDeps, type TenantView } from './ports';
 import { allOf, isEmpty, type Recipients } from './recipients';
 import { type TenantAttempt, tryTenantSmtp } from './tenant-path';
 
@@ -144,16 +144,31 @@ async function decide(deps: DispatcherDeps, input: DeliverInput): Promise<RouteD
  * Feeds the tenant attempt to the breaker; writes HEALTH only when it must, conditional on the config
  * version and on the breaker state it decided from. When another container changed the breaker
  * meanwhile, re-reads it once and decides again, so a stale read never closes an opened breaker.
+ * A store error here is logged, never thrown: the tenant server may already have the message, and a
+ * thrown error would leave it unrecorded, to be sent again on redelivery (or keep the fallback from
+ * going out).
  */
 async function reportHealth(
   deps: DispatcherDeps,
   input: DeliverInput,
   attempt: TenantAttempt,
 ): Promise<void> {
-  const { view, tenantId } = input;
+  const { tenantId } = input;
   const failure: FailureRecord | undefined = attempt.serverWorked ? undefined : attempt.failure;
   if (failure) input.batch.recordFailure(tenantId, failure.class);
   const event: HealthEvent = failure ? { type: 'failure', failure } : { type: 'success' };
+  try {
+    await writeHealthFor(deps, input, event);
+  } catch (err) {
+    deps.logger.warn('health not written: store error', {
+      tenantId,
+      error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+    });
+  }
+}
+
+async function writeHealthFor(deps: DispatcherDeps, input: DeliverInput, event: HealthEvent): Promise<void> {
+  const { view, tenantId } = input;
   for (let round = 0; round < 2; round += 1) {
     const previous = view.health;
     const next = nextHealth(previous, event, deps.clock.now());
@@ -209,7 +224,10 @@ async function viaSes(
   try {
     const { raw } = await mimeFor(input, identity, messageId);
     const tags = sesTags({ tenantId: input.tenantId, route, fallbackReason: reason });
-    const sent = await deps.ses.send({ from: identity.from.address, raw, destinations: owed, tags });
+    // Cut before the deadline, leaving time to record the outcome: past it the lease on the message ends
+    // and Lambda kills the invocation, losing what this attempt learned.
+    const signal = AbortSignal.timeout(Math.max(0, input.deadline - BOOKKEEPING_MS - deps.clock.now()));
+    const sent = await deps.ses.send({ from: identity.from.address, raw, destinations: owed, tags, signal });
     result.platformAccepted = allOf(owed);
     result.unsent = { to: [], cc: [], bcc: [] };
     result.providerMessageId = sent.messageId;

@@ -25,7 +25,19 @@ export interface DispatcherDeps {
   sesReserveMs: number;
   /** SES identities (domains) seen unverified, remembered per container. */
   unverifiedDomains: ExpiringSet;
+  /** The least time (ms, on top of the SES reserve) a tenant SMTP send starts with; default MIN_TENANT_WINDOW_MS. */
+  minTenantWindowMs?: number;
 }
+
+/**
+ * A tenant send started with less time than this could be cut by the deadline before the server had
+ * its contractual connect+greeting time (10 s), and the cut would be blamed on the tenant (breaker,
+ * fallback). The message waits for the next invocation instead.
+ */
+export const MIN_TENANT_WINDOW_MS = 10_000;
+
+/** Kept back from the deadline after the last send: the delivery record and the queue calls. */
+export const BOOKKEEPING_MS = 500;
 
 /** A tenant as one batch sees it; `health` is updated in place as the batch's sends report back. */
 export interface TenantView {

@@ -1,12 +1,14 @@
 import type { SQSRecord } from 'aws-lambda';
 import { type DeliveryRecord, deliverySkFor, isFinalStatus } from '../adapters/dynamo-store';
+import { isTenantPathOpen } from '../core/health';
 import type { QueueMessage } from '../core/message';
 import { holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
-import type { DeliveryStatus, DlqReason } from '../core/types';
+import type { DlqReason } from '../core/types';
 import type { BatchState } from './batch-state';
 import { type DeliverResult, deliver } from './deliver';
+import { deliveryRecord, finalStatus, type Outcome } from './delivery-record';
 import { emit } from './observe';
-import type { DispatcherDeps, TenantView } from './ports';
+import { type DispatcherDeps, MIN_TENANT_WINDOW_MS, type TenantView } from './ports';
 import { allOf, isEmpty, owedRecipients } from './recipients';
 
 /** The record stays on the queue (a batch item failure); its visibility was already set. */
@@ -28,12 +30,23 @@ export interface MessageJob {
 /**
  * One valid message: take its idempotency claim, deliver what is still owed, record the outcome, and
  * either finish (return) or leave it queued with its visibility set (throw RetryLaterError).
+ *
+ * Without transactions, a send and its record are two steps: if the invocation dies between them (or
+ * the record cannot be written and the claim cannot be marked done either), a redelivery after the
+ * lease sends what the record does not show as settled again. Everything here keeps that window small:
+ * no send starts without the time to record it, and a store error after a send never fails the message.
  */
 export async function processMessage(deps: DispatcherDeps, job: MessageJob): Promise<void> {
   const { record, message, deadline } = job;
   const tenantId = message.tenantId;
   const key = message.idempotencyKey ?? record.messageId;
+  // Read before the claim: a failed read, or too little time, costs the message no attempt.
+  const view = await job.batch.tenant(tenantId);
   const started = deps.clock.now();
+  if (deadline - started < timeNeeded(deps, job, view, started)) {
+    await deps.queue.changeVisibility(record.receiptHandle, 0);
+    throw new RetryLaterError('too little time left in this invocation: left for the next one');
+  }
   const claim = await deps.store.claimMessage({
     tenantId,
     key,
@@ -49,18 +62,16 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     await deps.queue.changeVisibility(record.receiptHandle, Math.ceil((claim.leaseUntil - started) / 1000));
     throw new RetryLaterError('another invocation holds this message');
   }
-  const previous = claim.firstClaim ? null : await deps.store.getDelivery(tenantId, claim.deliverySk);
-  if (previous && isFinalStatus(previous.status)) {
-    await deps.store.markMessageDone(tenantId, key);
-    deps.logger.info('redelivery of a finished message: nothing sent', { tenantId, messageId: key });
-    return;
-  }
-
-  const settled = [...(previous?.accepted ?? []), ...(previous?.rejected.map((r) => r.address) ?? [])];
+  let previous: DeliveryRecord | null = null;
   let result: DeliverResult;
-  let view: TenantView;
   try {
-    view = await job.batch.tenant(tenantId);
+    previous = claim.firstClaim ? null : await deps.store.getDelivery(tenantId, claim.deliverySk);
+    if (previous && isFinalStatus(previous.status)) {
+      await deps.store.markMessageDone(tenantId, key);
+      deps.logger.info('redelivery of a finished message: nothing sent', { tenantId, messageId: key });
+      return;
+    }
+    const settled = [...(previous?.accepted ?? []), ...(previous?.rejected.map((r) => r.address) ?? [])];
     result = await deliver(deps, {
       tenantId,
       message,
@@ -88,7 +99,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   if (!isEmpty(result.unsent)) return retryOrGiveUp(deps, job, result, outcome);
 
   const status = finalStatus(result, previous);
-  await deps.store.putDelivery(tenantId, deliveryRecord(deps, message, result, outcome, status));
+  await recordFinal(deps, outcome, deliveryRecord(deps, message, result, outcome, status));
   // Sent counts delivered messages (sent or partial); one every recipient refused was not delivered.
   if (result.route && status !== 'rejected') {
     emit(deps.metrics, 'sent', 1, { route: result.route });
@@ -97,67 +108,87 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   countFallback(deps, outcome, result);
 }
 
-interface Outcome {
-  tenantId: string;
-  key: string;
-  deliverySk: string;
-  attempts: number;
-  previous: DeliveryRecord | null;
-  started: number;
-  view: TenantView;
+/**
+ * The time (ms) a message needs before its deadline: the SES reserve, plus the least tenant window when
+ * its tenant's SMTP path would be tried (the route decision, less the probe claim it may still need).
+ */
+function timeNeeded(deps: DispatcherDeps, job: MessageJob, view: TenantView, now: number): number {
+  const { config, health } = view;
+  const batchFailure = job.batch.failureOf(job.message.tenantId);
+  const tenantSmtp =
+    config?.mode === 'smtp' &&
+    config.smtp !== undefined &&
+    (batchFailure === undefined || batchFailure === 'recipient-rejected') &&
+    isTenantPathOpen(health, now);
+  return deps.sesReserveMs + (tenantSmtp ? (deps.minTenantWindowMs ?? MIN_TENANT_WINDOW_MS) : 0);
 }
 
-function finalStatus(result: DeliverResult, previous: DeliveryRecord | null): DeliveryStatus {
-  const delivered =
-    result.tenantAccepted.length + result.platformAccepted.length + (previous?.accepted.length ?? 0);
-  const refused = result.finalRefusals.length + (previous?.rejected.length ?? 0);
-  if (refused === 0) return 'sent';
-  return delivered > 0 ? 'partial' : 'rejected';
+/**
+ * Writes a final record (sent, partial, rejected, dead). The mail already went out (or to the DLQ), so a
+ * store error must not fail the message: SQS would deliver it again and, with no final record to find,
+ * it would be sent again. The claim is marked done instead (a redelivery then sends nothing) and the
+ * loss of the record is logged.
+ */
+async function recordFinal(deps: DispatcherDeps, o: Outcome, record: DeliveryRecord): Promise<void> {
+  try {
+    await deps.store.putDelivery(o.tenantId, record);
+    return;
+  } catch (err) {
+    const context = { tenantId: o.tenantId, messageId: o.key, status: record.status, error: errorText(err) };
+    deps.logger.error('delivery record not written; marking the claim done instead', context);
+  }
+  try {
+    await deps.store.markMessageDone(o.tenantId, o.key);
+  } catch (err) {
+    deps.logger.error('claim not marked done: a redelivery after the lease would send again', {
+      tenantId: o.tenantId,
+      messageId: o.key,
+      error: errorText(err),
+    });
+  }
 }
 
-function deliveryRecord(
-  deps: DispatcherDeps,
-  message: QueueMessage,
-  result: DeliverResult,
-  o: Outcome,
-  status: DeliveryStatus,
-  detail?: string,
-): DeliveryRecord {
-  const accepted = [...(o.previous?.accepted ?? []), ...result.tenantAccepted, ...result.platformAccepted];
-  const rejected = [...(o.previous?.rejected ?? []), ...result.finalRefusals];
-  const route =
-    o.previous?.route && o.previous.accepted.length > 0 && result.route !== o.previous.route
-      ? 'split'
-      : result.route;
-  return {
-    sk: o.deliverySk,
-    messageId: o.key,
-    kind: message.kind,
-    route,
-    fallbackReason: result.fallbackReason ?? result.hold ?? null,
-    status,
-    accepted,
-    rejected,
-    ...(result.providerMessageId !== undefined && { providerMessageId: result.providerMessageId }),
-    ...(result.response !== undefined && { response: result.response.slice(0, 500) }),
-    attempts: o.attempts,
-    timings: { totalMs: deps.clock.now() - o.started, ...result.timings },
-    ...((result.possibleDuplicate || o.previous?.possibleDuplicate) && { possibleDuplicate: true }),
-    ...(detail !== undefined && { detail }),
-    at: new Date(deps.clock.now()).toISOString(),
-  };
+/**
+ * Writes a record of a message that stays queued (retrying, held). On a store error the message still
+ * backs off as planned; what this attempt settled is then unknown to the next one, which sends it again.
+ */
+async function recordPending(deps: DispatcherDeps, o: Outcome, record: DeliveryRecord): Promise<void> {
+  await deps.store.putDelivery(o.tenantId, record).catch((err: unknown) => {
+    deps.logger.error('delivery record not written; the next attempt may send settled recipients again', {
+      tenantId: o.tenantId,
+      messageId: o.key,
+      status: record.status,
+      error: errorText(err),
+    });
+  });
+}
+
+/**
+ * The DLQ keeps the body verbatim, with every recipient; when some already have the message (a split),
+ * the detail says so first (before any cut), so whoever redrives it does not mail them again.
+ */
+function deliveredNote(message: QueueMessage, record: DeliveryRecord): string {
+  if (record.accepted.length === 0) return '';
+  const total = allOf(owedRecipients(message)).length;
+  return ` (already delivered to ${record.accepted.length} of ${total} recipients; see the delivery record)`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** SES could not take what is owed: back off, or dead-letter after MAX_ATTEMPTS (counted in the claim). */
 async function retryOrGiveUp(deps: DispatcherDeps, job: MessageJob, result: DeliverResult, o: Outcome) {
   const detail = result.lastError ?? 'no route could deliver';
   if (o.attempts >= deps.maxAttempts) {
-    await deadLetter(deps, job, 'undeliverable', `after ${o.attempts} attempts: ${detail}`, o.tenantId);
-    await deps.store.putDelivery(o.tenantId, deliveryRecord(deps, job.message, result, o, 'dead', detail));
+    const dead = deliveryRecord(deps, job.message, result, o, 'dead', detail);
+    const dlqDetail = `after ${o.attempts} attempts${deliveredNote(job.message, dead)}: ${detail}`;
+    await deadLetter(deps, job, 'undeliverable', dlqDetail, o.tenantId);
+    await recordFinal(deps, o, dead);
     countFallback(deps, o, result);
     return;
   }
-  await deps.store.putDelivery(o.tenantId, deliveryRecord(deps, job.message, result, o, 'retrying', detail));
+  await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'retrying', detail));
   await leaveQueued(deps, job, o, retryBackoffSeconds(o.attempts));
   throw new RetryLaterError(`attempt ${o.attempts} of ${deps.maxAttempts} failed: ${detail}`);
 }
@@ -169,8 +200,9 @@ async function hold(deps: DispatcherDeps, job: MessageJob, result: DeliverResult
   const sentMs = Number.isFinite(sent) ? sent : now;
   if (holdExpired(sentMs, now, deps.holdMaxAgeSeconds)) {
     const detail = `held longer than ${deps.holdMaxAgeSeconds} s (last reason: ${result.hold})`;
-    await deadLetter(deps, job, 'held-expired', detail, o.tenantId);
-    await deps.store.putDelivery(o.tenantId, deliveryRecord(deps, job.message, result, o, 'dead', detail));
+    const dead = deliveryRecord(deps, job.message, result, o, 'dead', detail);
+    await deadLetter(deps, job, 'held-expired', `${detail}${deliveredNote(job.message, dead)}`, o.tenantId);
+    await recordFinal(deps, o, dead);
     return;
   }
   const seconds = holdVisibilitySeconds({
@@ -180,15 +212,27 @@ async function hold(deps: DispatcherDeps, job: MessageJob, result: DeliverResult
     sentTimestampMs: sentMs,
     holdMaxAgeSeconds: deps.holdMaxAgeSeconds,
   });
-  await deps.store.putDelivery(o.tenantId, deliveryRecord(deps, job.message, result, o, 'held'));
+  await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'held'));
   emit(deps.metrics, 'held', 1);
   await leaveQueued(deps, job, o, seconds);
   throw new RetryLaterError(`held for the tenant path (${result.hold}); next try in ${seconds} s`);
 }
 
+/** Releases the lease and sets the visibility; either may fail without keeping the other from happening. */
 async function leaveQueued(deps: DispatcherDeps, job: MessageJob, o: Outcome, seconds: number) {
-  await deps.store.releaseMessage(o.tenantId, o.key, job.deadline);
-  await deps.queue.changeVisibility(job.record.receiptHandle, seconds);
+  const [released, visible] = await Promise.allSettled([
+    deps.store.releaseMessage(o.tenantId, o.key, job.deadline),
+    deps.queue.changeVisibility(job.record.receiptHandle, seconds),
+  ]);
+  // Not released: a redelivery meets the live lease and waits for its end. Visibility not set: the
+  // message comes back after the queue's own visibility timeout. Neither loses or duplicates mail.
+  const context = { tenantId: o.tenantId, messageId: o.key };
+  if (released.status === 'rejected') {
+    deps.logger.warn('lease not released', { ...context, error: errorText(released.reason) });
+  }
+  if (visible.status === 'rejected') {
+    deps.logger.warn('visibility not set', { ...context, error: errorText(visible.reason) });
+  }
 }
 
 /** Sends the message body verbatim to the DLQ with the contract's attributes. */

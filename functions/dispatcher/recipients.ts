@@ -7,11 +7,23 @@ export interface Recipients {
   bcc: string[];
 }
 
-/** The message's recipients less those already delivered or finally refused by an earlier attempt. */
+/**
+ * The message's recipients less those already delivered or finally refused by an earlier attempt. An
+ * address listed more than once (also across to, cc and bcc) is owed once, in the first list naming it:
+ * a second RCPT TO or Destination entry would mail it twice.
+ */
 export function owedRecipients(message: QueueMessage, settled: Iterable<string> = []): Recipients {
-  const done = new Set([...settled].map((a) => a.toLowerCase()));
-  const keep = (list: string[] | undefined) => dedupe(list ?? []).filter((a) => !done.has(a.toLowerCase()));
-  return { to: keep(message.to), cc: keep(message.cc), bcc: keep(message.bcc) };
+  const seen = new Set([...settled].map((a) => a.toLowerCase()));
+  const keep = (list: string[] | undefined) =>
+    (list ?? []).filter((a) => {
+      const k = a.toLowerCase();
+      if (seen.has(k)) return false;
+      seen.add(k);
+      return true;
+    });
+  const to = keep(message.to);
+  const cc = keep(message.cc);
+  return { to, cc, bcc: keep(message.bcc) };
 }
 
 /** Every address, in to, cc, bcc order. */
@@ -26,16 +38,13 @@ export function onlyThese(r: Recipients, keep: Iterable<string>): Recipients {
   return { to: pick(r.to), cc: pick(r.cc), bcc: pick(r.bcc) };
 }
 
-export function isEmpty(r: Recipients): boolean {
-  return r.to.length + r.cc.length + r.bcc.length === 0;
+/** All but the addresses in `drop` (case-insensitive). */
+export function without(r: Recipients, drop: Iterable<string>): Recipients {
+  const set = new Set([...drop].map((a) => a.toLowerCase()));
+  const pick = (list: string[]) => list.filter((a) => !set.has(a.toLowerCase()));
+  return { to: pick(r.to), cc: pick(r.cc), bcc: pick(r.bcc) };
 }
 
-function dedupe(list: string[]): string[] {
-  const seen = new Set<string>();
-  return list.filter((a) => {
-    const k = a.toLowerCase();
-    if (seen.has(k)) return false;
-    seen.add(k);
-    return true;
-  });
+export function isEmpty(r: Recipients): boolean {
+  return r.to.length + r.cc.length + r.bcc.length === 0;
 }

@@ -3,7 +3,7 @@ import type { SmtpSendOutcome } from '../adapters/tenant-smtp';
 import { classifyRecipientRefusal, classifySmtpFailure, isFinalRefusal } from '../core/classify';
 import type { FailureRecord, RecipientRefusal, SenderConfig, SmtpSettings } from '../core/types';
 import type { DispatcherDeps } from './ports';
-import { allOf, onlyThese, type Recipients } from './recipients';
+import { allOf, onlyThese, type Recipients, without } from './recipients';
 
 /** What one try of the tenant's SMTP server left behind. */
 export interface TenantAttempt {
@@ -36,7 +36,9 @@ export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput
   const started = deps.clock.now();
   let password: string;
   try {
-    password = await deps.cipher.decryptPassword(tenantId, config.smtp.passwordCiphertext);
+    password = await deps.cipher.decryptPassword(tenantId, config.smtp.passwordCiphertext, {
+      deadline: input.deadline,
+    });
   } catch (err) {
     const code = err instanceof CredentialsError ? err.code : 'KMSError';
     const failure = classifySmtpFailure({
@@ -75,13 +77,23 @@ function failed(owed: Recipients, failure: FailureRecord, durationMs: number): T
   };
 }
 
-/** Translates the sender's outcome: per-recipient refusals are judged one by one, anything else whole. */
+/**
+ * Translates the sender's outcome: per-recipient refusals are judged one by one, anything else whole.
+ * An address-level permanent refusal at RCPT stays final even when the message then failed (at DATA,
+ * or the connection dropped): the fallback must not mail an address the tenant server said does not exist.
+ */
 function fromOutcome(owed: Recipients, outcome: SmtpSendOutcome): TenantAttempt {
+  const finalRefusals = outcome.refused.filter(isFinalRefusal);
   const refusalsOnly = outcome.ok || (outcome.error.code === 'EENVELOPE' && outcome.refused.length > 0);
-  if (!refusalsOnly) return failed(owed, classifySmtpFailure(outcome.error), outcome.durationMs);
+  if (!refusalsOnly) {
+    const rest = without(
+      owed,
+      finalRefusals.map((r) => r.address),
+    );
+    return { ...failed(rest, classifySmtpFailure(outcome.error), outcome.durationMs), finalRefusals };
+  }
 
   const accepted = outcome.ok ? outcome.accepted : [];
-  const finalRefusals = outcome.refused.filter(isFinalRefusal);
   const retryable = outcome.refused.filter((r) => !isFinalRefusal(r));
   const first = retryable[0];
   const failure: FailureRecord | undefined = first && {

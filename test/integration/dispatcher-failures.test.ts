@@ -143,6 +143,25 @@ describe('dispatcher: tenant failures fall back to the platform', () => {
     expect(health?.lastFailure?.class).toBe('server-throttled');
   });
 
+  it('a 5.1.1 at RCPT stays final when the message then fails at DATA: SES never gets that address', async () => {
+    const server = await f.smtp.start({
+      rcpt: { 'gone@example.test': '550 5.1.1 No such user' },
+      dataEnd: '451 4.3.0 Try later',
+    });
+    await f.smtpTenant('datafail', server.port);
+    const records = await f.receive([mail('datafail', { to: ['ann@example.test', 'gone@example.test'] })]);
+
+    const response = await f.invoke(records);
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(f.sesRequests).toHaveLength(1);
+    expect(f.sesRequests[0]?.Destination).toEqual({ ToAddresses: ['ann@example.test'] });
+    const [d] = await f.deliveries('datafail');
+    expect(d).toMatchObject({ route: 'platform', fallbackReason: 'server-temporary', status: 'partial' });
+    expect(d?.accepted).toEqual(['ann@example.test']);
+    expect(d?.rejected.map((r) => r.address)).toEqual(['gone@example.test']);
+  });
+
   it("a ciphertext copied from another tenant's record: credentials, no SMTP connection", async () => {
     const server = await f.smtp.start();
     const stolen = await f.cipher.encryptPassword('victim', TEST_PASSWORD);

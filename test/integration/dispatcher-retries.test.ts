@@ -60,6 +60,30 @@ describe('dispatcher: when SES fails too', () => {
   });
 });
 
+describe('dispatcher: a split message SES cannot finish', () => {
+  it('dead-letters it saying how many recipients already have it, so a redrive does not mail them again', async () => {
+    const server = await f.smtp.start({ rcpt: { 'busy@example.test': '451 4.3.0 Try again later' } });
+    await f.smtpTenant('halfco', server.port);
+    f.failSes(
+      () => new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: {} }),
+    );
+    const record = only(await f.receive([mail('halfco', { to: ['ann@example.test', 'busy@example.test'] })]));
+
+    const response = await f.invoke([record], { handler: f.newContainer({ maxAttempts: 1 }) });
+
+    expect(response.batchItemFailures).toEqual([]);
+    expect(server.received).toHaveLength(1);
+    const dlq = only(await f.dlqMessages());
+    expect(dlq.body).toBe(record.body);
+    expect(dlq.attributes.detail).toContain('already delivered to 1 of 2 recipients');
+    expect(only(await f.deliveries('halfco'))).toMatchObject({
+      status: 'dead',
+      route: 'split',
+      accepted: ['ann@example.test'],
+    });
+  });
+});
+
 describe('dispatcher: the same message twice', () => {
   it('sends once when the same record is invoked again, and reports it done once the lease is over', async () => {
     const server = await f.smtp.start();
@@ -102,13 +126,14 @@ describe('dispatcher: the same message twice', () => {
     const gate = new Promise<void>((resolve) => {
       release = resolve;
     });
-    // Container A holds the claim: it stops after claiming, right when it reads the tenant.
+    // Container A holds the claim: it stops right after claiming, before it sends.
     const slowStore: DynamoStore = {
       ...f.store,
-      loadTenant: async (tenantId) => {
+      claimMessage: async (input) => {
+        const claim = await f.store.claimMessage(input);
         claimed();
         await gate;
-        return f.store.loadTenant(tenantId);
+        return claim;
       },
     };
     const a = f.newContainer({ store: slowStore });

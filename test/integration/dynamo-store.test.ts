@@ -193,6 +193,20 @@ describe('HEALTH', () => {
     expect((await store.loadTenant(tenantId)).health).toEqual(unhealthy(2, '2030-01-01T00:03:00.000Z'));
   });
 
+  it('lets a newer config version replace a HEALTH item an older config left (no reset reached it)', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    await store.writeHealth(tenantId, unhealthy(1, '2030-01-01T00:01:00.000Z'));
+
+    // Act: the dispatcher read config version 2 and reads the old item as a fresh health for it.
+    const next = { ...initialHealth(2), consecutiveFailures: 1 };
+    const written = await store.writeHealth(tenantId, next, initialHealth(2));
+
+    // Assess
+    expect(written).toBe(true);
+    expect((await store.loadTenant(tenantId)).health).toEqual(next);
+  });
+
   it('gives the probe to exactly one of 10 racing callers', async () => {
     // Prepare
     const { store, tenantId } = setup();

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { MessageRejected, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { IdentityNotVerifiedError, SesSendError } from '../../functions/adapters/errors';
@@ -236,5 +237,40 @@ describe('createSesSender against aws-ses-v2-local', () => {
     // Assess
     expect(error).toBeInstanceOf(SesSendError);
     expect(error).toMatchObject({ code: 'ECONNREFUSED', retryable: true });
+  });
+});
+
+describe('SES sender deadlines', () => {
+  it('gives up on an SES endpoint that never answers when the signal aborts, with a retryable SesSendError', async () => {
+    // Prepare: a TCP listener on 127.0.0.1 that accepts and never answers.
+    const sockets = new Set<net.Socket>();
+    const silent = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as net.AddressInfo;
+    const client = clientFor(`http://127.0.0.1:${port}`);
+    const { raw } = await fallbackMessage();
+    const started = Date.now();
+
+    // Act
+    const error = await createSesSender({ ses: client })
+      .send({
+        from: 'mail@platform.example',
+        raw,
+        destinations: { to: ['lead@customer.example'] },
+        tags: [],
+        signal: AbortSignal.timeout(200),
+      })
+      .catch((e: unknown) => e);
+    const elapsed = Date.now() - started;
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
+
+    // Assess
+    expect(error).toBeInstanceOf(SesSendError);
+    expect(error).toMatchObject({ retryable: true });
+    expect(elapsed).toBeLessThan(2_000);
   });
 });

@@ -65,6 +65,17 @@ describe('parseQueueMessage: valid messages', () => {
     expect(result.ok).toBe(true);
   });
 
+  it('accepts X-* header names in any case (header names are case-insensitive)', () => {
+    // Prepare
+    const lower = { headers: { 'x-request-id': 'r-1', 'X-CAMPAIGN': 'spring' } };
+
+    // Act
+    const result = parse(lower);
+
+    // Assess
+    expect(result.ok && result.message.headers).toEqual({ 'x-request-id': 'r-1', 'X-CAMPAIGN': 'spring' });
+  });
+
   it.each([
     ['IDN domain to punycode', 'user@bücher.example', 'user@xn--bcher-kva.example'],
     ['upper-case domain lowered', 'User@ACME.Example', 'User@acme.example'],
