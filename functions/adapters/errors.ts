@@ -47,11 +47,17 @@ export class DnsFailureError extends AdapterError {
   }
 }
 
-/** SES refused a From identity that is not verified (domain tier → platform, `domain-unverified`). */
+/**
+ * SES refused an identity that is not verified (domain tier → platform, `domain-unverified`).
+ * `identities` lists the ones SES named ("failed the check in region …: a, b"), empty when it named none:
+ * in the SES sandbox unverified *recipients* are refused the same way, so callers check the list.
+ */
 export class IdentityNotVerifiedError extends AdapterError {
-  constructor(message: string, options?: ErrorOptions) {
+  readonly identities: string[];
+  constructor(message: string, identities: string[] = [], options?: ErrorOptions) {
     super(message, options);
     this.name = 'IdentityNotVerifiedError';
+    this.identities = identities;
   }
 }
 

@@ -118,7 +118,9 @@ export function translateSesError(error: unknown): IdentityNotVerifiedError | Se
   const name = typeof shape.name === 'string' && shape.name !== '' ? shape.name : 'UnknownError';
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   if (name === 'MessageRejected' && /not verified/i.test(message)) {
-    return new IdentityNotVerifiedError(`SES identity not verified: ${message}`, { cause: error });
+    return new IdentityNotVerifiedError(`SES identity not verified: ${message}`, namedIdentities(message), {
+      cause: error,
+    });
   }
   // A socket error is a plain Error whose errno code ("ECONNREFUSED") says more than its name.
   const errno = typeof shape.code === 'string' ? shape.code : undefined;
@@ -130,4 +132,18 @@ export function translateSesError(error: unknown): IdentityNotVerifiedError | Se
     (status !== undefined && (status >= 500 || status === 429)) ||
     (errno !== undefined && RETRYABLE_NETWORK_CODES.has(errno));
   return new SesSendError(`SES send failed (${code}): ${message}`, code, retryable, { cause: error });
+}
+
+/** The identities an SES "not verified" message names after "failed the check in region …:". */
+function namedIdentities(message: string): string[] {
+  const list = /failed the check in region [^:]*:(.*)$/is.exec(message)?.[1] ?? '';
+  return list
+    .split(/[\s,]+/)
+    .map((identity) =>
+      identity
+        .trim()
+        .replace(/[.;]+$/, '')
+        .toLowerCase(),
+    )
+    .filter((identity) => identity.length > 0);
 }

@@ -234,7 +234,13 @@ async function viaSes(
     result.response ??= `SES ${sent.messageId}`;
     return 'sent';
   } catch (err) {
-    if (err instanceof IdentityNotVerifiedError && route === 'domain') return 'unverified';
+    if (
+      err instanceof IdentityNotVerifiedError &&
+      route === 'domain' &&
+      namesSender(err, identity.from.address)
+    ) {
+      return 'unverified';
+    }
     const code = err instanceof SesSendError ? err.code : err instanceof Error ? err.name : 'Error';
     result.lastError = `SES ${code}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
     deps.logger.warn('SES send failed', { tenantId: input.tenantId, code, route });
@@ -262,6 +268,16 @@ function mimeFor(input: DeliverInput, identity: SenderIdentity, messageId: strin
     headers: dispatchHeaders(m),
     messageId,
   });
+}
+
+/**
+ * Whether SES's "not verified" refusal is about our From (address or its domain) rather than a recipient
+ * (the SES sandbox refuses unverified recipients with the same error). No identity named: the sender.
+ */
+function namesSender(err: IdentityNotVerifiedError, from: string): boolean {
+  if (err.identities.length === 0) return true;
+  const address = from.toLowerCase();
+  return err.identities.some((identity) => identity === address || identity === domainOf(address));
 }
 
 /** A retry or a fallback carries the same Message-ID, so receivers can thread or drop a duplicate. */

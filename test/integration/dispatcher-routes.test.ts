@@ -117,6 +117,27 @@ describe('dispatcher routes', () => {
     }
   });
 
+  it('does not take an SES sandbox refusal of a recipient for an unverified domain', async () => {
+    await f.domainTenant('sandboxed', 'sandboxed.test');
+    f.failSes((input) =>
+      input.FromEmailAddress === 'hello@sandboxed.test'
+        ? new MessageRejected({
+            message:
+              'Email address is not verified. The following identities failed the check in region US-EAST-1: ann@example.test',
+            $metadata: {},
+          })
+        : undefined,
+    );
+
+    const response = await f.invoke(await f.receive([mail('sandboxed')]));
+
+    expect(response.batchItemFailures).toHaveLength(1); // an SES failure: retried, not a fallback
+    expect(f.sesRequests.map((r) => r.FromEmailAddress)).toEqual(['hello@sandboxed.test']);
+    const [d] = await f.deliveries('sandboxed');
+    expect(d).toMatchObject({ route: 'domain', status: 'retrying' });
+    expect(d?.fallbackReason).not.toBe('domain-unverified');
+  });
+
   it('records a 5.1.1 for one of two recipients as partial; the other gets it through the tenant', async () => {
     const server = await f.smtp.start({ rcpt: { 'gone@example.test': '550 5.1.1 No such user' } });
     await f.smtpTenant('partial', server.port);
