@@ -26,14 +26,16 @@ export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(
 /** The test endpoint's own budget is 15 s (contract); HTTP API integrations stop at 30 s. */
 export const CONFIG_API_TIMEOUT = Duration.seconds(20);
 
-/** The item-level DynamoDB actions the handlers use (the adapters issue Get, Put, Update, Delete, Query). */
-export const TABLE_ITEM_ACTIONS = [
+/** The item-level DynamoDB actions the dispatcher uses (its adapters issue Get, Put, Update, Query). */
+export const DISPATCHER_TABLE_ACTIONS = [
   'dynamodb:GetItem',
   'dynamodb:Query',
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
 ];
+
+/** The config API's: the dispatcher's plus DeleteItem, which only releasing a sender domain needs. */
+export const CONFIG_API_TABLE_ACTIONS = [...DISPATCHER_TABLE_ACTIONS, 'dynamodb:DeleteItem'];
 
 export interface TenantMailerStackProps extends StackProps {
   config: MailerConfig;
@@ -91,7 +93,7 @@ export class TenantMailerStack extends Stack {
         maxConcurrency: config.maxConcurrency,
       }),
     );
-    this.data.table.grant(this.dispatcher, ...TABLE_ITEM_ACTIONS);
+    this.data.table.grant(this.dispatcher, ...DISPATCHER_TABLE_ACTIONS);
     this.data.grantPasswordKey(this.dispatcher, ['kms:Decrypt']);
     // Retry backoff: the handler shortens a failed message's visibility itself.
     this.dispatcher.addToRolePolicy(
@@ -112,7 +114,7 @@ export class TenantMailerStack extends Stack {
       environment: settingsEnvironment(config, settings, SERVICE_NAMES.configApi),
       network: this.egress?.network,
     });
-    this.data.table.grant(this.configFunction, ...TABLE_ITEM_ACTIONS);
+    this.data.table.grant(this.configFunction, ...CONFIG_API_TABLE_ACTIONS);
     // Encrypt on PUT; Decrypt only for the test endpoint's stored password.
     this.data.grantPasswordKey(this.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
 

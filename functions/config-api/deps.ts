@@ -36,6 +36,8 @@ export interface ConfigApiDeps {
   allowPrivateSmtp: boolean;
   /** The test endpoint's budget for everything it does against the tenant server (default and cap 15 s). */
   testBudgetMs?: number;
+  /** How long the config-time guard waits for DNS before a 422 `dns-failure` (default 10 s). */
+  guardTimeoutMs?: number;
   /** `sendTo` rate limit per tenant (default 5 per 60 s). */
   sendToLimit?: { limit: number; windowSeconds: number };
 }

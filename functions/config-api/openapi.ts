@@ -58,6 +58,8 @@ interface Operation {
   summary: string;
   ok: { status: string; description: string; body?: ResponseName };
   request?: keyof typeof REQUEST_SCHEMAS;
+  /** The request body may be left out (the test endpoint then tests the stored config). */
+  optionalBody?: boolean;
   errors?: Record<string, string>;
   query?: boolean;
 }
@@ -97,6 +99,7 @@ const OPERATIONS: Record<string, Operation> = {
       'tests the stored config, a PUT body (smtp mode) an unsaved one.',
     ok: { status: '200', description: 'The outcome; `ok` false carries the failure.', body: 'TestResult' },
     request: 'SenderTest',
+    optionalBody: true,
     errors: {
       '400': '`bad-request`: the body is not JSON.',
       '422': `${VALIDATION_422} Also \`validation\` when nothing is stored and the body has no config.`,
@@ -168,7 +171,9 @@ function operationOf(key: string, op: Operation): JsonObject {
     operationId: key.replace(/[^A-Za-z]+/g, '_').replace(/^_|_$/g, ''),
     summary: op.summary,
     parameters,
-    ...(op.request ? { requestBody: { required: true, ...jsonContent(ref(op.request)) } } : {}),
+    ...(op.request
+      ? { requestBody: { required: op.optionalBody !== true, ...jsonContent(ref(op.request)) } }
+      : {}),
     responses,
   };
 }

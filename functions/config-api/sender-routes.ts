@@ -1,6 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ConditionFailedError } from '../adapters/errors';
 import type { SenderConfig } from '../core/types';
+import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors';
 import { json, noContent, parseJsonBody, parseWith } from './http';
@@ -27,7 +28,7 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
   const body = parseWith(putSenderBodySchema, raw);
   if (body.mode === 'smtp') {
     checkSecurity(body.smtp.security, deps.allowPrivateSmtp);
-    await guardHost(deps.guard, body.smtp.host, body.smtp.port);
+    await guardHost(deps.guard, body.smtp.host, body.smtp.port, deps.guardTimeoutMs);
   }
   if (body.mode === 'domain') checkDomainAddress(body.domain.name, body.domain.fromAddress);
   const newDomain = body.mode === 'domain' ? body.domain.name.toLowerCase() : undefined;
@@ -39,25 +40,44 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
     return encrypted;
   };
 
-  for (let round = 0; round < WRITE_ROUNDS; round++) {
-    const current = await deps.store.getSender(tenantId);
-    const expected = current?.version ?? 0;
-    const next = await configFrom(ctx, body, current, expected + 1, encrypt);
-    if (newDomain && (await deps.store.claimDomain(newDomain, tenantId)) === 'owned-by-other') {
-      throw new UnprocessableError(
-        'domain-taken',
-        `domain ${newDomain} belongs to another tenant`,
-        'domain.name',
-      );
+  let claimed = false;
+  try {
+    for (let round = 0; round < WRITE_ROUNDS; round++) {
+      const current = await deps.store.getSender(tenantId);
+      const expected = current?.version ?? 0;
+      const next = await configFrom(ctx, body, current, expected + 1, encrypt);
+      if (newDomain && (await deps.store.claimDomain(newDomain, tenantId)) === 'owned-by-other') {
+        throw new UnprocessableError(
+          'domain-taken',
+          `domain ${newDomain} belongs to another tenant`,
+          'domain.name',
+        );
+      }
+      claimed = newDomain !== undefined;
+      if (!(await stored(ctx, next, expected))) continue;
+      await afterConfigWrite(deps, tenantId, current, next);
+      return json(200, senderView(next));
     }
-    if (!(await stored(ctx, next, expected))) continue;
-    await afterWrite(ctx, current, next, newDomain);
-    return json(200, senderView(next));
+    throw new ConflictError();
+  } catch (err) {
+    // However the request ends without its config, a domain it claimed must not stay locked.
+    if (claimed && newDomain) await releaseIfUnused(ctx, newDomain);
+    throw err;
   }
-  if (newDomain && domainOf(await deps.store.getSender(tenantId)) !== newDomain) {
-    await deps.store.releaseDomain(newDomain, tenantId);
+}
+
+/** Releases `name` unless the stored config uses it; best effort, the request's own error wins. */
+async function releaseIfUnused({ tenantId, deps }: RouteContext, name: string): Promise<void> {
+  try {
+    if (domainOf(await deps.store.getSender(tenantId)) !== name)
+      await deps.store.releaseDomain(name, tenantId);
+  } catch (err) {
+    deps.logger.warn('could not release an unused sender domain', {
+      tenantId,
+      domain: name,
+      error: String(err),
+    });
   }
-  throw new ConflictError();
 }
 
 /** DELETE /tenants/{tenantId}/sender: `{ mode: 'platform' }` as version + 1 (versions never repeat). */
@@ -74,7 +94,7 @@ export async function deleteSenderRoute(ctx: RouteContext): Promise<APIGatewayPr
       updatedAt: new Date(deps.clock.now()).toISOString(),
     };
     if (!(await stored(ctx, next, expected))) continue;
-    await afterWrite(ctx, current, next, undefined);
+    await afterConfigWrite(deps, tenantId, current, next);
     return noContent();
   }
   throw new ConflictError();
@@ -132,16 +152,4 @@ async function stored({ deps }: RouteContext, next: SenderConfig, expected: numb
     if (err instanceof ConditionFailedError) return false;
     throw err;
   }
-}
-
-/** After a config change: release a domain no longer used, and reset health for the new version. */
-async function afterWrite(
-  { tenantId, deps }: RouteContext,
-  previous: SenderConfig | null,
-  next: SenderConfig,
-  newDomain: string | undefined,
-): Promise<void> {
-  const old = domainOf(previous);
-  if (old !== undefined && old !== newDomain) await deps.store.releaseDomain(old, tenantId);
-  await deps.store.resetHealth(tenantId, next.version);
 }

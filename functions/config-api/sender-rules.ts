@@ -1,6 +1,7 @@
 import { DnsFailureError, HostRefusedError } from '../adapters/errors';
 import type { NetworkGuard } from '../adapters/network-guard';
 import type { SenderConfig, SmtpSecurity } from '../core/types';
+import { TIMED_OUT, within } from './deadline';
 import { UnprocessableError } from './errors';
 
 /**
@@ -22,10 +23,25 @@ export function checkSecurity(security: SmtpSecurity, allowPrivateSmtp: boolean)
   }
 }
 
-/** Vets the host and port with the network guard; refusals become 422 naming the field at fault. */
-export async function guardHost(guard: Pick<NetworkGuard, 'vet'>, host: string, port: number): Promise<void> {
+/**
+ * How long the config-time guard waits for DNS (the dispatcher's connect+greeting bound). A name whose
+ * servers never answer must not hold a request until the Lambda times out: that would be a 5xx.
+ */
+export const GUARD_TIMEOUT_MS = 10_000;
+
+/**
+ * Vets the host and port with the network guard within `timeoutMs`; refusals become 422 naming the
+ * field at fault, a lookup that does not answer in time a 422 `dns-failure`.
+ */
+export async function guardHost(
+  guard: Pick<NetworkGuard, 'vet'>,
+  host: string,
+  port: number,
+  timeoutMs: number = GUARD_TIMEOUT_MS,
+): Promise<void> {
+  let outcome: Awaited<ReturnType<NetworkGuard['vet']>> | typeof TIMED_OUT;
   try {
-    await guard.vet(host, port);
+    outcome = await within(guard.vet(host, port), timeoutMs);
   } catch (err) {
     if (err instanceof HostRefusedError) {
       const field =
@@ -36,6 +52,9 @@ export async function guardHost(guard: Pick<NetworkGuard, 'vet'>, host: string, 
       throw new UnprocessableError('dns-failure', err.message, 'smtp.host', { cause: err });
     }
     throw err;
+  }
+  if (outcome === TIMED_OUT) {
+    throw new UnprocessableError('dns-failure', `DNS lookup of ${host} did not answer in time`, 'smtp.host');
   }
 }
 

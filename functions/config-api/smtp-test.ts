@@ -63,6 +63,8 @@ export async function runSmtpTest(
     from: fromHeader(mail.fromAddress, mail.fromName),
     to: [mail.sendTo],
     subject: 'Test message: your sender settings work',
+    // Machine-made (RFC 3834), so an autoresponder at sendTo does not answer the tenant's address.
+    headers: { 'Auto-Submitted': 'auto-generated' },
     text:
       `This test message went out through your own SMTP server (${target.host}) to check your ` +
       'sender settings. No action is needed.\r\n',

@@ -1,11 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { CredentialsError } from '../adapters/errors';
 import type { SenderConfig, SmtpSecurity } from '../core/types';
+import { TIMED_OUT, within } from './deadline';
 import type { RouteContext } from './deps';
 import { RateLimitedError, UnprocessableError } from './errors';
 import { json, parseJsonBody, parseWith } from './http';
 import { smtpTestBodySchema, storedTestBodySchema, type TestResult } from './schemas';
-import { checkSecurity, guardHost, storedCiphertextFor } from './sender-rules';
+import { checkSecurity, GUARD_TIMEOUT_MS, guardHost, storedCiphertextFor } from './sender-rules';
 import { failedResult, MAX_TEST_BUDGET_MS, runSmtpTest } from './smtp-test';
 
 /** Time left to the Lambda's own deadline that the test never eats into (to answer at all). */
@@ -61,7 +62,8 @@ function subjectOf(raw: unknown, stored: SenderConfig | null): TestSubject {
 
 /**
  * POST /tenants/{tenantId}/sender/test: guard first (422 before any connection), then connect, TLS and
- * AUTH with the dispatcher's sender within 15 s, and with `sendTo` one real message (rate limited).
+ * AUTH with the dispatcher's sender, and with `sendTo` one real message (rate limited). One budget of at
+ * most 15 s, counted from the request's start, covers DNS, the KMS decrypt and the SMTP exchange.
  */
 export async function testSenderRoute({
   event,
@@ -69,13 +71,24 @@ export async function testSenderRoute({
   tenantId,
   deps,
 }: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
+  const started = deps.clock.now();
+  const budget = Math.min(deps.testBudgetMs ?? MAX_TEST_BUDGET_MS, MAX_TEST_BUDGET_MS);
+  const deadline =
+    started + Math.max(0, Math.min(budget, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
+  const left = () => Math.max(0, deadline - deps.clock.now());
+
   // No body at all means `{}` (test the stored config); a JSON null is a body, and not a valid one.
   const parsed = parseJsonBody(event.body, event.isBase64Encoded);
   const raw = parsed === undefined ? {} : parsed;
   const stored = await deps.store.getSender(tenantId);
   const subject = subjectOf(raw, stored);
   checkSecurity(subject.security, deps.allowPrivateSmtp);
-  await guardHost(deps.guard, subject.host, subject.port);
+  await guardHost(
+    deps.guard,
+    subject.host,
+    subject.port,
+    Math.min(deps.guardTimeoutMs ?? GUARD_TIMEOUT_MS, left()),
+  );
 
   if (subject.sendTo !== undefined) {
     const { limit, windowSeconds } = deps.sendToLimit ?? { limit: 5, windowSeconds: 60 };
@@ -84,26 +97,8 @@ export async function testSenderRoute({
     }
   }
 
-  const started = deps.clock.now();
-  const budget = Math.min(deps.testBudgetMs ?? MAX_TEST_BUDGET_MS, MAX_TEST_BUDGET_MS);
-  const deadline =
-    started + Math.max(0, Math.min(budget, context.getRemainingTimeInMillis() - ANSWER_RESERVE_MS));
-
-  let password: string;
-  if ('password' in subject.secret) password = subject.secret.password;
-  else {
-    try {
-      password = await deps.cipher.decryptPassword(tenantId, subject.secret.ciphertext);
-    } catch (err) {
-      if (!(err instanceof CredentialsError)) throw err;
-      const info = {
-        phase: 'DECRYPT' as const,
-        code: err.code,
-        message: 'the stored password could not be decrypted',
-      };
-      return answer(deps, tenantId, failedResult(info, deps.clock.now() - started));
-    }
-  }
+  const password = await passwordOf(deps, tenantId, subject.secret, left(), started);
+  if (typeof password !== 'string') return answer(deps, tenantId, password);
 
   const target = {
     tenantId,
@@ -123,6 +118,28 @@ export async function testSenderRoute({
           ...(subject.fromName !== undefined ? { fromName: subject.fromName } : {}),
         };
   return answer(deps, tenantId, await runSmtpTest(deps.smtp, target, deadline, mail));
+}
+
+/** The password to test with: as typed, or the stored one decrypted within `ms` (else a failed result). */
+async function passwordOf(
+  deps: RouteContext['deps'],
+  tenantId: string,
+  secret: TestSubject['secret'],
+  ms: number,
+  started: number,
+): Promise<string | TestResult> {
+  if ('password' in secret) return secret.password;
+  const failed = (code: string, message: string) =>
+    failedResult({ phase: 'DECRYPT', code, message }, deps.clock.now() - started);
+  try {
+    const plaintext = await within(deps.cipher.decryptPassword(tenantId, secret.ciphertext), ms);
+    if (plaintext === TIMED_OUT)
+      return failed('ETIMEDOUT', 'the stored password could not be decrypted in time');
+    return plaintext;
+  } catch (err) {
+    if (!(err instanceof CredentialsError)) throw err;
+    return failed(err.code, 'the stored password could not be decrypted');
+  }
 }
 
 function answer(

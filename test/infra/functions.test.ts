@@ -1,6 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/config-api/routes';
+import { MAX_TEST_BUDGET_MS } from '../../functions/config-api/smtp-test';
+import { CONFIG_API_TIMEOUT, DISPATCHER_TIMEOUT } from '../../infra/stack';
 import {
   actionsOf,
   allowing,
@@ -32,6 +34,13 @@ describe('dispatcher', () => {
       Timeout: 60,
       Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
     });
+  });
+
+  it('outlasts one full tenant attempt plus the SES fallback (contract timeouts)', () => {
+    // Connect+greeting 10 s, then up to 30 s of socket silence, then the 5 s SES reserve.
+    const fn = resourcesOf(s.json, 'AWS::Lambda::Function')[r.id(s.stack.dispatcher)];
+    expect(fn?.Properties?.Timeout as number).toBeGreaterThanOrEqual(10 + 30 + 5);
+    expect(DISPATCHER_TIMEOUT.toSeconds()).toBe(fn?.Properties?.Timeout);
   });
 
   it('carries the contract settings and Powertools settings, nothing else', () => {
@@ -134,6 +143,14 @@ describe('config API', () => {
     const format = (stage?.Properties?.AccessLogSettings as { Format?: string } | undefined)?.Format ?? '';
     expect(JSON.parse(format)).toMatchObject({ routeKey: '$context.routeKey', status: '$context.status' });
     expect(format.toLowerCase()).not.toContain('authorization');
+  });
+
+  it('gives the config function the test endpoint’s 15 s budget plus room to answer, under the 30 s API limit', () => {
+    const fn = resourcesOf(s.json, 'AWS::Lambda::Function')[r.id(s.stack.configFunction)];
+    const timeout = fn?.Properties?.Timeout as number;
+    expect(timeout).toBe(CONFIG_API_TIMEOUT.toSeconds());
+    expect(timeout * 1000).toBeGreaterThan(MAX_TEST_BUDGET_MS + 1_000);
+    expect(timeout).toBeLessThan(30);
   });
 
   it('grants the config function no queue and no SES access', () => {

@@ -117,8 +117,10 @@ describe('config API: bad input never gives a 500', () => {
   });
 
   it('for any limit, cursor and messageId', async () => {
+    // '.' and '..' are path segments a URL resolves away: the request never reaches the messageId route.
+    const messageId = fc.oneof(fc.constantFrom('.', '..'), fc.string({ minLength: 1 }));
     await fc.assert(
-      fc.asyncProperty(fc.string(), fc.string(), fc.string({ minLength: 1 }), async (limit, cursor, id) => {
+      fc.asyncProperty(fc.string(), fc.string(), messageId, async (limit, cursor, id) => {
         const q = `?limit=${encodeURIComponent(limit)}&cursor=${encodeURIComponent(cursor)}`;
         const list = await statusOf('GET', `/tenants/acme/deliveries${q}`, {});
         const one = await statusOf('GET', `/tenants/acme/deliveries/${encodeURIComponent(id)}`, {});

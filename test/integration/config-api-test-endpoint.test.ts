@@ -238,6 +238,8 @@ describe('config API: sender test with sendTo', () => {
     expect(mail?.user).toBe(TEST_USER);
     expect(mail?.secure).toBe(true);
     expect(mail?.raw.toString('utf8')).toMatch(/^From: "Tenant \\"Test\\"" <notifications@tenant\.test>\r$/m);
+    // Machine-made (RFC 3834): a vacation responder at sendTo must not answer the tenant's address.
+    expect(mail?.raw.toString('utf8')).toMatch(/^Auto-Submitted: auto-generated\r$/m);
   });
 
   it('allows 5 test messages per tenant per minute and answers the 6th with 429', async () => {

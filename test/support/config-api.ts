@@ -250,7 +250,8 @@ type Json = Record<string, unknown>;
  */
 function violationOf(e: Exchange): string | undefined {
   const label = `${e.method} ${e.path} → ${e.status}`;
-  const match = matchRoute(e.method, e.path.split('?')[0] ?? '');
+  // The path as the request went out: fetch resolves '.' and '..' segments before sending.
+  const match = matchRoute(e.method, new URL(e.path, 'http://127.0.0.1').pathname);
   if (!match) return e.status === 404 ? undefined : `${label}: no such route`;
   const doc = openApiDocument() as { paths: Record<string, Record<string, { responses: Json }>> };
   const op = doc.paths[match.route.path]?.[e.method.toLowerCase()];

@@ -64,4 +64,18 @@ describe('config API OpenAPI document', () => {
     const test = doc.paths['/tenants/{tenantId}/sender/test']?.post as { responses: Json };
     expect(Object.keys(test.responses)).toEqual(expect.arrayContaining(['200', '422', '429']));
   });
+
+  it('requires a JWT bearer everywhere but openapi.json, and a body on PUT but not on the test', () => {
+    // Prepare
+    const ops = doc.paths as Record<string, Record<string, { requestBody?: { required?: boolean } }>>;
+
+    // Assess
+    expect(doc.security).toEqual([{ jwt: [] }]);
+    expect((doc.components as { securitySchemes: unknown }).securitySchemes).toEqual({
+      jwt: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+    });
+    expect(ops['/tenants/{tenantId}/sender']?.put?.requestBody?.required).toBe(true);
+    // No body at all tests the stored config, as `{}` does.
+    expect(ops['/tenants/{tenantId}/sender/test']?.post?.requestBody?.required).toBe(false);
+  });
 });

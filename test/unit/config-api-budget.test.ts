@@ -1,0 +1,153 @@
+import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
+import { describe, expect, it } from 'vitest';
+import type { VettedTarget } from '../../functions/adapters/network-guard';
+import { createConfigApi } from '../../functions/config-api/app';
+import type { ConfigApiDeps } from '../../functions/config-api/deps';
+import { type SenderConfig, systemClock } from '../../functions/core/types';
+import { localLambdaContext } from '../../infra/local/lambda-context';
+
+// The test endpoint's budget covers everything it waits for (DNS, KMS, SMTP), and no DNS answer that
+// never comes can hold a PUT until the Lambda times out (a 5xx for bad input). Stubs, real time.
+const BUDGET_MS = 300;
+const VETTED: VettedTarget = { host: 'smtp.acme.example', address: '52.94.236.248', family: 4 };
+
+const STORED: SenderConfig = {
+  tenantId: 'acme',
+  mode: 'smtp',
+  fallback: 'platform',
+  smtp: {
+    host: 'smtp.acme.example',
+    port: 587,
+    security: 'starttls',
+    username: 'notifications@acme.example',
+    passwordCiphertext: 'Y2lwaGVydGV4dA==',
+    fromAddress: 'notifications@acme.example',
+  },
+  version: 1,
+  updatedAt: '2030-01-01T00:00:00.000Z',
+};
+
+const never = <T>() => new Promise<T>(() => undefined);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function event(method: string, path: string, body?: unknown): APIGatewayProxyEventV2WithJWTAuthorizer {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: '',
+    headers: {},
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    isBase64Encoded: false,
+    requestContext: {
+      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'unit' },
+      authorizer: { jwt: { claims: { tenant_id: 'acme' }, scopes: null } },
+    },
+  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+}
+
+interface StubOptions {
+  vet?: () => Promise<VettedTarget>;
+  decrypt?: () => Promise<string>;
+}
+
+function stubs(options: StubOptions = {}) {
+  const deadlines: number[] = [];
+  const deps = {
+    store: {
+      getSender: async () => STORED,
+      hitRateLimit: async () => true,
+    },
+    cipher: { decryptPassword: options.decrypt ?? (async () => 'pw-Budget-stub!5') },
+    guard: { vet: options.vet ?? (async () => VETTED) },
+    smtp: {
+      verify: async (_target: unknown, opts: { deadline: number }) => {
+        deadlines.push(opts.deadline);
+        return { ok: true, durationMs: 1 };
+      },
+    },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    clock: systemClock,
+    allowPrivateSmtp: false,
+    testBudgetMs: BUDGET_MS,
+    guardTimeoutMs: BUDGET_MS,
+  } as unknown as ConfigApiDeps;
+  return { api: createConfigApi(deps), deadlines };
+}
+
+async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number; started: number }> {
+  const started = Date.now();
+  const value = await work;
+  return { value, ms: Date.now() - started, started };
+}
+
+const context = () => localLambdaContext('config-api', 10_000);
+
+describe('config API test endpoint: one budget for everything', () => {
+  it('counts the time the guard’s DNS lookup took against the budget', async () => {
+    // Prepare: DNS answers after two thirds of the budget.
+    const { api, deadlines } = stubs({ vet: () => sleep((BUDGET_MS * 2) / 3).then(() => VETTED) });
+
+    // Act
+    const { value: res, started } = await timed(
+      api(event('POST', '/tenants/acme/sender/test', {}), context()),
+    );
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(deadlines).toHaveLength(1);
+    expect(deadlines[0]).toBeLessThanOrEqual(started + BUDGET_MS + 20);
+  });
+
+  it('answers a KMS decrypt that never returns as a credentials failure within the budget', async () => {
+    // Prepare
+    const { api, deadlines } = stubs({ decrypt: never });
+
+    // Act
+    const { value: res, ms } = await timed(api(event('POST', '/tenants/acme/sender/test', {}), context()));
+
+    // Assess
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body ?? '')).toMatchObject({
+      ok: false,
+      class: 'credentials',
+      phase: 'DECRYPT',
+      code: 'ETIMEDOUT',
+    });
+    expect(ms).toBeLessThan(BUDGET_MS + 500);
+    expect(deadlines).toEqual([]);
+  });
+
+  it('answers a DNS lookup that never returns with 422 dns-failure within the budget', async () => {
+    // Prepare
+    const { api, deadlines } = stubs({ vet: never });
+
+    // Act
+    const { value: res, ms } = await timed(api(event('POST', '/tenants/acme/sender/test', {}), context()));
+
+    // Assess
+    expect(res.statusCode).toBe(422);
+    expect(JSON.parse(res.body ?? '')).toMatchObject({ error: { code: 'dns-failure', field: 'smtp.host' } });
+    expect(ms).toBeLessThan(BUDGET_MS + 500);
+    expect(deadlines).toEqual([]);
+  });
+});
+
+describe('config API PUT: a DNS lookup that never returns', () => {
+  it('is answered with 422 dns-failure after the guard timeout, not left to the Lambda timeout', async () => {
+    // Prepare
+    const { api } = stubs({ vet: never });
+    const body = {
+      mode: 'smtp',
+      smtp: { ...STORED.smtp, passwordCiphertext: undefined, password: 'pw-Budget-put!6' },
+    };
+
+    // Act
+    const { value: res, ms } = await timed(api(event('PUT', '/tenants/acme/sender', body), context()));
+
+    // Assess
+    expect(res.statusCode).toBe(422);
+    expect(JSON.parse(res.body ?? '')).toMatchObject({ error: { code: 'dns-failure', field: 'smtp.host' } });
+    expect(ms).toBeLessThan(BUDGET_MS + 500);
+  });
+});
