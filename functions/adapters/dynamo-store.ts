@@ -55,8 +55,12 @@ export interface TenantStore {
     leaseUntilIso: string,
     now: string | number,
   ): Promise<boolean>;
-  /** Writes HEALTH healthy for a new config version, unconditionally (a config change resets health). */
-  resetHealth(tenantId: string, configVersion: number): Promise<void>;
+  /**
+   * Writes HEALTH healthy for a new config version (a config change resets health), unless HEALTH is
+   * already at that version or a newer one: a late reset of an older config never overwrites a newer
+   * one, nor the breaker of its own version. False when it was not written for that reason.
+   */
+  resetHealth(tenantId: string, configVersion: number): Promise<boolean>;
   /**
    * Stores the SENDER item if its current version is still `expectedVersion` (0: no item yet); throws
    * ConditionFailedError when another writer came first. The caller bumps `config.version`.
@@ -174,9 +178,17 @@ export function createDynamoStore(options: DynamoStoreOptions): DynamoStore {
     );
   }
 
-  async function resetHealth(tenantId: string, configVersion: number): Promise<void> {
-    await doc.send(
-      new PutCommand({ TableName: tableName, Item: healthToItem(tenantId, initialHealth(configVersion)) }),
+  async function resetHealth(tenantId: string, configVersion: number): Promise<boolean> {
+    return conditionHeld(() =>
+      doc.send(
+        new PutCommand({
+          TableName: tableName,
+          Item: healthToItem(tenantId, initialHealth(configVersion)),
+          ConditionExpression: 'attribute_not_exists(pk) OR #v < :v',
+          ExpressionAttributeNames: { '#v': 'configVersion' },
+          ExpressionAttributeValues: { ':v': configVersion },
+        }),
+      ),
     );
   }
 

@@ -193,6 +193,22 @@ describe('HEALTH', () => {
     expect((await store.loadTenant(tenantId)).health).toEqual(unhealthy(2, '2030-01-01T00:03:00.000Z'));
   });
 
+  it('never lets a late reset of an older config, or a repeat of its own, overwrite the breaker', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    expect(await store.resetHealth(tenantId, 3)).toBe(true);
+    expect(await store.writeHealth(tenantId, unhealthy(3, '2030-01-01T00:01:00.000Z'))).toBe(true);
+
+    // Act
+    const late = await store.resetHealth(tenantId, 2);
+    const repeat = await store.resetHealth(tenantId, 3);
+    const newer = await store.resetHealth(tenantId, 4);
+
+    // Assess
+    expect([late, repeat, newer]).toEqual([false, false, true]);
+    expect((await store.loadTenant(tenantId)).health).toEqual(initialHealth(4));
+  });
+
   it('lets a newer config version replace a HEALTH item an older config left (no reset reached it)', async () => {
     // Prepare
     const { store, tenantId } = setup();
