@@ -38,6 +38,8 @@ export interface ConfigApiDeps {
   testBudgetMs?: number;
   /** How long the config-time guard waits for DNS before a 422 `dns-failure` (default 10 s). */
   guardTimeoutMs?: number;
+  /** Rate limit of all tests per tenant, each a login to some server (default 30 per 60 s). */
+  testLimit?: { limit: number; windowSeconds: number };
   /** `sendTo` rate limit per tenant (default 5 per 60 s). */
   sendToLimit?: { limit: number; windowSeconds: number };
 }

@@ -103,7 +103,7 @@ const OPERATIONS: Record<string, Operation> = {
     errors: {
       '400': '`bad-request`: the body is not JSON.',
       '422': `${VALIDATION_422} Also \`validation\` when nothing is stored and the body has no config.`,
-      '429': '`rate-limited`: more than 5 `sendTo` per tenant per minute.',
+      '429': '`rate-limited`: more than 5 `sendTo`, or more than 30 tests, per tenant per minute.',
     },
   },
   'GET /tenants/{tenantId}/health': {

@@ -90,6 +90,15 @@ export async function testSenderRoute({
     Math.min(deps.guardTimeoutMs ?? GUARD_TIMEOUT_MS, left()),
   );
 
+  // Every test is a login attempt from the platform's address: bounded, so the endpoint cannot be used
+  // to guess a password of someone else's server. `sendTo` (a real message) has the contract's own limit.
+  const tests = deps.testLimit ?? { limit: 30, windowSeconds: 60 };
+  if (!(await deps.store.hitRateLimit(`sender-test-any#${tenantId}`, tests.limit, tests.windowSeconds))) {
+    throw new RateLimitedError(
+      `at most ${tests.limit} tests per ${tests.windowSeconds} s`,
+      tests.windowSeconds,
+    );
+  }
   if (subject.sendTo !== undefined) {
     const { limit, windowSeconds } = deps.sendToLimit ?? { limit: 5, windowSeconds: 60 };
     if (!(await deps.store.hitRateLimit(`sender-test#${tenantId}`, limit, windowSeconds))) {

@@ -266,6 +266,24 @@ describe('config API: sender test with sendTo', () => {
     expect(otherTenant.status).toBe(200);
   });
 
+  it('bounds every test (a login each) to 30 per tenant per minute: no password guessing through it', async () => {
+    // Prepare: a fresh window; every guess is an unsaved config with another password.
+    api.clock.set(Date.UTC(2030, 6, 1, 12, 0, 0));
+    const guess = (i: number) => config(good.port, { password: `guess-${i}` });
+
+    // Act
+    const statuses: number[] = [];
+    for (let i = 0; i < 30; i++) statuses.push((await test('bruteco', guess(i))).status);
+    const connectionsBefore = good.connections();
+    const refused = await test('bruteco', guess(30));
+
+    // Assess
+    expect(statuses.every((status) => status === 200)).toBe(true);
+    expect(refused.status).toBe(429);
+    expect(refused.body).toEqual({ error: { code: 'rate-limited', message: expect.any(String) } });
+    expect(good.connections()).toBe(connectionsBefore);
+  });
+
   it('lets a tenant test without sendTo while rate limited', async () => {
     // Act
     const res = await test('ratey', {});
