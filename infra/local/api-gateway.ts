@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import type { JWTPayload } from 'jose';
 import { matchRoute, routeKey } from '../../functions/config-api/routes';
+import { closeServer, listen } from './http-server';
 import { localLambdaContext } from './lambda-context';
 
 export type HttpApiHandler = (
@@ -40,19 +40,11 @@ export async function startLocalApiGateway(options: LocalApiGatewayOptions): Pro
   const server = createServer((req, res) => {
     serve(req, res, options, maxBody).catch(() => send(res, 500, { message: 'Internal Server Error' }));
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => closeServer(server),
   };
 }
 

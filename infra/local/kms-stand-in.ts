@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './http-server';
 
 /**
  * A local stand-in for KMS speaking the JSON 1.1 protocol as @aws-sdk/client-kms sends it (Encrypt,
@@ -160,19 +160,11 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
 
   // A client that drops mid-request only loses its own socket.
   const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
   return {
     url: `http://${options.host ?? '127.0.0.1'}:${port}`,
     port,
     keyId: defaultKey.keyId,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => (error ? reject(error) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }

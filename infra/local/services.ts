@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { CreateQueueCommand, GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { buildApp } from 'fauxqs';
 import { MailDev } from 'maildev';
+import { closeServer, listen } from './http-server';
 
 /** A started local server: where it listens and how to stop it. */
 export interface LocalService {
@@ -24,24 +25,10 @@ const sesServer = (
 
 const HOST = '127.0.0.1';
 
-function listening(server: Server, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, HOST, () => resolve((server.address() as AddressInfo).port));
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.closeAllConnections?.();
-    server.close(() => resolve());
-  });
-}
-
 /** dynalite in memory (no TTL deletion, no transactions: the project designs around both). */
 export async function startDynalite(port = 0): Promise<LocalService> {
   const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-  const bound = await listening(server, port);
+  const bound = await listen(server, port, HOST);
   return { url: `http://${HOST}:${bound}`, port: bound, close: () => closeServer(server) };
 }
 
