@@ -1,10 +1,10 @@
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoStore, type DynamoStore } from '../../functions/adapters/dynamo-store';
 import { type ConfigApiHandler, createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
 import { type SenderConfig, systemClock } from '../../functions/core/types';
 import { localLambdaContext } from '../../infra/local/lambda-context';
+import { apiEvent } from '../support/api-event';
 import { type DynamoFixture, startDynamo } from '../support/dynamo';
 
 // Two writes of one tenant's config at once (two operators, a retried request): the store has no
@@ -67,20 +67,7 @@ afterAll(async () => {
 });
 
 function call(method: string, path: string, body?: unknown) {
-  const tenantId = /^\/tenants\/([^/]+)/.exec(path)?.[1] ?? '';
-  const event = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {},
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    isBase64Encoded: false,
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'race' },
-      authorizer: { jwt: { claims: { tenant_id: tenantId }, scopes: null } },
-    },
-  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+  const event = apiEvent(method, path, body === undefined ? {} : { json: body });
   return api(event, localLambdaContext('config-api', 10_000));
 }
 

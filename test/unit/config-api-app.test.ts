@@ -1,33 +1,13 @@
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
 import { errorResponseOf, HttpError, UnprocessableError } from '../../functions/config-api/errors';
 import { localLambdaContext } from '../../infra/local/lambda-context';
+import { apiEvent } from '../support/api-event';
 
 const SECRET = 'pw-Unit-app*4';
 
-function event(
-  method: string,
-  path: string,
-  options: { routeKey?: string; body?: string; claims?: Record<string, string> } = {},
-): APIGatewayProxyEventV2WithJWTAuthorizer {
-  const tenantId = /^\/tenants\/([^/]+)/.exec(path)?.[1];
-  return {
-    version: '2.0',
-    routeKey: options.routeKey ?? '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {},
-    ...(tenantId ? { pathParameters: { tenantId } } : {}),
-    ...(options.body !== undefined ? { body: options.body } : {}),
-    isBase64Encoded: false,
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'unit' },
-      authorizer: { jwt: { claims: options.claims ?? { tenant_id: 'acme' }, scopes: null } },
-    },
-  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
-}
+const event = apiEvent;
 
 /** Deps whose store fails with an unexpected error; the logger records what it is given. */
 function brokenDeps() {

@@ -1,10 +1,10 @@
-import type { APIGatewayProxyEventV2WithJWTAuthorizer } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import type { VettedTarget } from '../../functions/adapters/network-guard';
 import { createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
 import { type SenderConfig, systemClock } from '../../functions/core/types';
 import { localLambdaContext } from '../../infra/local/lambda-context';
+import { apiEvent } from '../support/api-event';
 
 // The test endpoint's budget covers everything it waits for (DNS, KMS, SMTP), and no DNS answer that
 // never comes can hold a PUT until the Lambda times out (a 5xx for bad input). Stubs, real time.
@@ -30,20 +30,8 @@ const STORED: SenderConfig = {
 const never = <T>() => new Promise<T>(() => undefined);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function event(method: string, path: string, body?: unknown): APIGatewayProxyEventV2WithJWTAuthorizer {
-  return {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: path,
-    rawQueryString: '',
-    headers: {},
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-    isBase64Encoded: false,
-    requestContext: {
-      http: { method, path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'unit' },
-      authorizer: { jwt: { claims: { tenant_id: 'acme' }, scopes: null } },
-    },
-  } as unknown as APIGatewayProxyEventV2WithJWTAuthorizer;
+function event(method: string, path: string, json?: unknown) {
+  return apiEvent(method, path, json === undefined ? {} : { json });
 }
 
 interface StubOptions {
