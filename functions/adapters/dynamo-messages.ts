@@ -86,6 +86,25 @@ export interface MessageStore {
   hitRateLimit(key: string, limit: number, windowSeconds: number): Promise<boolean>;
 }
 
+/** Attribute names of the claim item's lease updates. */
+const CLAIM_NAMES = {
+  '#lease': 'leaseUntil',
+  '#dsk': 'deliverySk',
+  '#exp': 'expiresAt',
+  '#attempts': 'attempts',
+  '#done': 'done',
+};
+
+/** The values every lease update sets: the lease, the delivery item's sk, the expiry, one attempt. */
+function leaseValues(input: ClaimMessageInput) {
+  return {
+    ':lease': input.leaseUntil,
+    ':dsk': input.deliverySk,
+    ':exp': retentionExpiry(input.now),
+    ':one': 1,
+  };
+}
+
 /** Rounds of claim/read when the claim changes between the two; more means something is badly wrong. */
 const CLAIM_ROUNDS = 4;
 
@@ -116,18 +135,9 @@ export function createMessageStore({ doc, tableName, clock }: DynamoStoreOptions
             'SET #lease = :lease, #dsk = if_not_exists(#dsk, :dsk), #exp = :exp ADD #attempts :one',
           ConditionExpression:
             'attribute_not_exists(pk) OR (#lease < :now AND #exp > :nowSec AND attribute_not_exists(#done))',
-          ExpressionAttributeNames: {
-            '#lease': 'leaseUntil',
-            '#dsk': 'deliverySk',
-            '#exp': 'expiresAt',
-            '#attempts': 'attempts',
-            '#done': 'done',
-          },
+          ExpressionAttributeNames: CLAIM_NAMES,
           ExpressionAttributeValues: {
-            ':lease': input.leaseUntil,
-            ':dsk': input.deliverySk,
-            ':exp': retentionExpiry(input.now),
-            ':one': 1,
+            ...leaseValues(input),
             ':now': input.now,
             ':nowSec': Math.floor(input.now / 1000),
           },
@@ -148,18 +158,9 @@ export function createMessageStore({ doc, tableName, clock }: DynamoStoreOptions
           Key: claimKey(input.tenantId, input.key),
           UpdateExpression: 'SET #lease = :lease, #dsk = :dsk, #exp = :exp, #attempts = :one REMOVE #done',
           ConditionExpression: '#exp <= :nowSec',
-          ExpressionAttributeNames: {
-            '#lease': 'leaseUntil',
-            '#dsk': 'deliverySk',
-            '#exp': 'expiresAt',
-            '#attempts': 'attempts',
-            '#done': 'done',
-          },
+          ExpressionAttributeNames: CLAIM_NAMES,
           ExpressionAttributeValues: {
-            ':lease': input.leaseUntil,
-            ':dsk': input.deliverySk,
-            ':exp': retentionExpiry(input.now),
-            ':one': 1,
+            ...leaseValues(input),
             ':nowSec': Math.floor(input.now / 1000),
           },
         }),
