@@ -6,7 +6,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { DIMENSIONS, METRICS, type MetricKey, SERVICE_NAMES } from './metrics';
+import { DIMENSIONS, METRICS, type MetricKey } from '../functions/dispatcher/metrics';
+import { SERVICE_NAMES } from './metrics';
 import type { PlatformMail } from './ses';
 
 /** SES reviews an account at a 5 % bounce rate and a 0.1 % complaint rate; alarm at those. */

@@ -9,7 +9,6 @@ import { StaticEgress } from './egress';
 import { bundledFunction, settingsEnvironment } from './lambda';
 import { MailQueue } from './mail-queue';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from './metrics';
-import { acknowledgeNagFindings } from './nag';
 import { MailerObservability } from './observability';
 import { PlatformMail } from './ses';
 import { MailerData } from './storage';
@@ -39,8 +38,6 @@ export const CONFIG_API_TABLE_ACTIONS = [...DISPATCHER_TABLE_ACTIONS, 'dynamodb:
 
 export interface TenantMailerStackProps extends StackProps {
   config: MailerConfig;
-  /** false: record no cdk-nag acknowledgments, so every finding shows (audits and tests). Default true. */
-  acknowledgeNagFindings?: boolean;
 }
 
 /** Everything tenant-mailer runs on in one account and region. */
@@ -138,7 +135,6 @@ export class TenantMailerStack extends Stack {
     });
 
     this.addOutputs();
-    if (props.acknowledgeNagFindings !== false) acknowledgeNagFindings(this);
   }
 
   private addOutputs(): void {

@@ -1,6 +1,6 @@
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { METRICS, type MetricKey } from '../../infra/metrics';
+import { METRICS, type MetricKey } from './metrics';
 
 type DimensionValues = Partial<Record<'route' | 'reason', string>>;
 

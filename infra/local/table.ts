@@ -1,10 +1,33 @@
-import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  type CreateTableCommandInput,
+  DescribeTableCommand,
+  type DynamoDBClient,
+} from '@aws-sdk/client-dynamodb';
+import { TABLE_SCHEMA } from '../../functions/adapters/dynamo-table';
 
 export interface CreateTableOptions {
   /** How long to wait for ACTIVE before giving up (default 30 s). */
   timeoutMs?: number;
   /** Pause between DescribeTable polls (default 50 ms; dynalite's default CREATING phase is 500 ms). */
   pollMs?: number;
+}
+
+/** The table's key schema and billing as CreateTable takes them, from the definition the CDK stack uses too. */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  const { partitionKey, sortKey } = TABLE_SCHEMA;
+  return {
+    TableName: tableName,
+    AttributeDefinitions: [
+      { AttributeName: partitionKey, AttributeType: 'S' },
+      { AttributeName: sortKey, AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: partitionKey, KeyType: 'HASH' },
+      { AttributeName: sortKey, KeyType: 'RANGE' },
+    ],
+    BillingMode: 'PAY_PER_REQUEST',
+  };
 }
 
 /**
@@ -19,20 +42,7 @@ export async function createTable(
 ): Promise<void> {
   const { timeoutMs = 30_000, pollMs = 50 } = options;
   try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
+    await client.send(new CreateTableCommand(tableDefinition(tableName)));
   } catch (err) {
     if (!(err instanceof Error && err.name === 'ResourceInUseException')) throw err;
   }

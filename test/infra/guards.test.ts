@@ -16,7 +16,7 @@ function unacknowledgedStack(overrides: Record<string, unknown>): TenantMailerSt
   const context = { ...cdkJsonContext(), 'aws:cdk:bundling-stacks': [], ...overrides };
   const app = new App({ context, outdir: tempOutdir() });
   const config = readConfig((key) => app.node.tryGetContext(key));
-  return new TenantMailerStack(app, config.stackName, { config, acknowledgeNagFindings: false });
+  return new TenantMailerStack(app, config.stackName, { config });
 }
 
 // Each variant synthesized once through the app's cdk-nag plugin (an unacknowledged finding throws).

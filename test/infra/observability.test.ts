@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_METRICS_NAMESPACE, METRICS, SERVICE_NAMES } from '../../infra/metrics';
+import { METRICS } from '../../functions/dispatcher/metrics';
+import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from '../../infra/metrics';
 import { type CfnResourceJson, type Refs, refsOf, resourcesOf, type Synthesized, synthMailer } from './synth';
 
 // One synthesis shared by every test of this file.

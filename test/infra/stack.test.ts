@@ -2,6 +2,7 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tableDefinition } from '../../infra/local/table';
 import { MAX_RECEIVE_COUNT, MailQueue } from '../../infra/mail-queue';
 import { QUEUE_VISIBILITY_TIMEOUT } from '../../infra/stack';
 import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
@@ -30,18 +31,15 @@ beforeAll(() => {
 
 describe('DynamoDB table', () => {
   it('has pk/sk strings, on-demand billing, TTL on expiresAt, PITR, encryption and deletion protection', () => {
+    // The local stack creates its table from the same definition (infra/local/table.ts).
+    const { KeySchema, AttributeDefinitions, BillingMode } = tableDefinition('any');
+    expect(KeySchema?.map((k) => k.AttributeName)).toEqual(['pk', 'sk']);
     s.template.hasResource('AWS::DynamoDB::Table', {
       DeletionPolicy: 'Retain',
       Properties: {
-        KeySchema: [
-          { AttributeName: 'pk', KeyType: 'HASH' },
-          { AttributeName: 'sk', KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: 'pk', AttributeType: 'S' },
-          { AttributeName: 'sk', AttributeType: 'S' },
-        ],
-        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema,
+        AttributeDefinitions,
+        BillingMode,
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
