@@ -139,8 +139,6 @@ export function applyLocalAwsEnv(env: NodeJS.ProcessEnv, region: string): void {
   env.AWS_ACCESS_KEY_ID ??= 'test';
   env.AWS_SECRET_ACCESS_KEY ??= 'test';
   env.AWS_EC2_METADATA_DISABLED ??= 'true';
-  // Node 20 is supported here; the SDK's notice about its future Node 22 floor is noise for a local tool.
-  env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 }
 
 export interface RunSendOptions {

@@ -17,8 +17,6 @@ import { PortError } from './ports';
 import { type LocalStack, localDir, type StackInfo, startLocalStack } from './stack';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
-// Node 20 is supported locally; the SDK's notice about its future Node 22 floor would only be noise here.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { 'no-demo': { type: 'boolean', default: false } }, strict: true });

@@ -113,7 +113,7 @@ describe('parseSendArgs', () => {
 });
 
 describe('applyLocalAwsEnv', () => {
-  it('fills region, dummy credentials, metadata opt-out and the SDK notice switch only where absent', () => {
+  it('fills region, dummy credentials, and metadata opt-out only where absent', () => {
     // Prepare
     const env: NodeJS.ProcessEnv = { AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'mine' };
 
@@ -126,7 +126,6 @@ describe('applyLocalAwsEnv', () => {
       AWS_ACCESS_KEY_ID: 'mine',
       AWS_SECRET_ACCESS_KEY: 'test',
       AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
     });
   });
 });
