@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * The one place that reads the environment (contract, "Settings"). Handlers call `loadSettings()` once
+ * The one place that reads the environment (docs/design.md §3 Settings). Handlers call `loadSettings()` once
  * per container; library code receives the values it needs as arguments.
  */
 const flag = z
@@ -45,7 +45,7 @@ export class SettingsError extends Error {
   }
 }
 
-/** Parses the contract's settings from an environment (default: `process.env`). Throws naming each bad key. */
+/** Parses the settings of docs/design.md §3 from an environment (default: `process.env`). Throws naming each bad key. */
 export function loadSettings(env: Record<string, string | undefined> = process.env): Settings {
   const parsed = schema.safeParse(env);
   if (!parsed.success) {

@@ -71,7 +71,7 @@ export class ConfigApi extends Construct {
         format: AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
       },
     });
-    // A request without a valid token never reaches the function (contract): API Gateway answers 401.
+    // A request without a valid token never reaches the function (docs/design.md §15 Config API): API Gateway answers 401.
     this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', props.jwtIssuer, {
       jwtAudience: props.jwtAudience,
       identitySource: ['$request.header.Authorization'],

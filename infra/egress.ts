@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** Outbound ports the functions need: HTTPS for AWS APIs, then the contract's SMTP submission ports. */
+/** Outbound ports the functions need: HTTPS for AWS APIs, then the SMTP submission ports of docs/design.md §14. */
 export const EGRESS_PORTS = [
   { port: 443, why: 'AWS APIs (SQS, KMS, SES) through the NAT gateway' },
   { port: 465, why: 'tenant SMTP, implicit TLS' },

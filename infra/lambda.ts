@@ -20,7 +20,7 @@ export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const ESM_REQUIRE_BANNER =
   "import { createRequire as __tmCreateRequire } from 'node:module'; const require = __tmCreateRequire(import.meta.url);";
 
-/** The settings both handlers read (contract, "Settings"); never TENANT_SMTP_ALLOW_PRIVATE. */
+/** The settings both handlers read (docs/design.md §3 Settings); never TENANT_SMTP_ALLOW_PRIVATE. */
 export interface SettingsValues {
   tableName: string;
   kmsKeyId: string;
@@ -29,7 +29,7 @@ export interface SettingsValues {
   sesConfigurationSet: string;
 }
 
-/** The environment of a handler: the contract's settings plus Powertools' own. */
+/** The environment of a handler: the settings of docs/design.md §3 plus Powertools' own. */
 export function settingsEnvironment(
   config: MailerConfig,
   values: SettingsValues,

@@ -13,7 +13,7 @@ import { MailerObservability } from './observability';
 import { PlatformMail } from './ses';
 import { MailerData } from './storage';
 
-/** Dispatcher timeout: SMTP connect+greeting ≤ 10 s and socket ≤ 30 s (contract) fit with room for SES. */
+/** Dispatcher timeout: SMTP connect+greeting ≤ 10 s and socket ≤ 30 s (docs/design.md §11 Timeouts) fit with room for SES. */
 export const DISPATCHER_TIMEOUT = Duration.seconds(60);
 /** Waits up to this long to fill a batch: fuller batches share tenant pools, at a small latency cost. */
 export const BATCHING_WINDOW = Duration.seconds(2);
@@ -22,7 +22,7 @@ export const BATCH_SIZE = 10;
 export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(
   6 * DISPATCHER_TIMEOUT.toSeconds() + BATCHING_WINDOW.toSeconds(),
 );
-/** The test endpoint's own budget is 15 s (contract); HTTP API integrations stop at 30 s. */
+/** The test endpoint's own budget is 15 s (docs/design.md §11 Timeouts); HTTP API integrations stop at 30 s. */
 export const CONFIG_API_TIMEOUT = Duration.seconds(20);
 
 /** The item-level DynamoDB actions the dispatcher uses (its adapters issue Get, Put, Update, Query). */

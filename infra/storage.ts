@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { TABLE_SCHEMA } from '../functions/adapters/dynamo-table';
 
-/** The encryption context every SMTP password ciphertext carries (contract, "KMS"). */
+/** The encryption context every SMTP password ciphertext carries (docs/design.md §8 KMS). */
 export const SMTP_PASSWORD_PURPOSE = 'smtp-password';
 
 /**

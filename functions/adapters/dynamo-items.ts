@@ -10,7 +10,7 @@ import type {
 import { AdapterError } from './errors';
 
 /**
- * Keys and item <-> type mapping for the one table (contract, "DynamoDB"). No I/O here: the store in
+ * Keys and item <-> type mapping for the one table (docs/design.md §7 DynamoDB table). No I/O here: the store in
  * dynamo-store.ts does the calls, this file decides what an item looks like.
  */
 

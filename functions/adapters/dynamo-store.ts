@@ -76,7 +76,7 @@ export interface TenantStore {
   domainOwner(name: string): Promise<string | null>;
 }
 
-/** The DynamoDB store: every item of the one table (contract, "DynamoDB"). */
+/** The DynamoDB store: every item of the one table (docs/design.md §7 DynamoDB table). */
 export type DynamoStore = TenantStore & MessageStore;
 
 const VERSION_CONDITION = 'attribute_not_exists(pk) OR #v = :v';

@@ -2,7 +2,7 @@ import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-
 import type { Clock } from '../core/types';
 import { CredentialsError } from './errors';
 
-/** The contract's cache bound: a decrypted password lives at most 15 minutes in a container. */
+/** The cache bound (docs/design.md §8 KMS): a decrypted password lives at most 15 minutes in a container. */
 export const MAX_CACHE_TTL_MS = 15 * 60 * 1000;
 
 export interface KmsCipherOptions {

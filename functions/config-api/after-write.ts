@@ -8,7 +8,7 @@ const SETTLE_ROUNDS = 3;
 /**
  * After a config write (PUT or DELETE): keep the new domain claimed, release the old one, reset health
  * for the new version, then repair what a concurrent write of the same tenant may have undone. There
- * are no transactions (contract), so such a write is found by reading the config again:
+ * are no transactions (docs/design.md §7 DynamoDB table), so such a write is found by reading the config again:
  * - a concurrent PUT leaving the new domain may have released it between our claim and our write: it
  *   is claimed again now that the config using it is stored;
  * - a concurrent PUT may have stored the domain we release: it is claimed back;

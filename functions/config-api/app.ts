@@ -63,7 +63,7 @@ async function dispatch(
 }
 
 /**
- * The config API as a Lambda handler over injected adapters (contract, "Config API"). Every failure is
+ * The config API as a Lambda handler over injected adapters (docs/design.md §15 Config API). Every failure is
  * answered as `{ error: { code, message, field? } }`; anything not an exposed HttpError is a logged,
  * generic 500. Request bodies are never logged (they may hold a password).
  */

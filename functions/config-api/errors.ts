@@ -1,5 +1,5 @@
 /**
- * The config API's HTTP errors (contract, "Config API": `{ error: { code, message, field? } }`). Only an
+ * The config API's HTTP errors (docs/design.md §15 Config API, "Error codes": `{ error: { code, message, field? } }`). Only an
  * `expose`d error reaches a client as it is; anything else becomes a generic 500.
  */
 

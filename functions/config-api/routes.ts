@@ -1,5 +1,5 @@
 /**
- * The config API's routes (contract, "Config API"), shared by the handler, the CDK stack and the local
+ * The config API's routes (docs/design.md §15 Config API), shared by the handler, the CDK stack and the local
  * HTTP API gateway so all three agree on route keys and which route is public.
  */
 export interface RouteDef {

@@ -3,7 +3,7 @@ import { FAILURE_CLASSES, SMTP_PHASES } from '../core/types';
 import { ERROR_CODES } from './errors';
 
 /**
- * The one source of truth for the config API's bodies (contract, "Config API"): requests are parsed with
+ * The one source of truth for the config API's bodies (docs/design.md §15 Config API): requests are parsed with
  * these, responses are built to them, and openapi.ts derives its schemas from them with z.toJSONSchema.
  * No transforms here, so every schema is representable in JSON Schema.
  */

@@ -5,7 +5,7 @@ import { TIMED_OUT, within } from './deadline';
 import { UnprocessableError } from './errors';
 
 /**
- * The rules a sender config must keep beyond its schema (contract, "Config API" and "Security rules"),
+ * The rules a sender config must keep beyond its schema (docs/design.md §15 Config API, §14 Security rules),
  * shared by PUT and the test endpoint so both judge a config alike.
  */
 

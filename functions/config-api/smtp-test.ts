@@ -12,7 +12,7 @@ import type { TestResult } from './schemas';
 /** The tenant SMTP sender as the test endpoint uses it (the dispatcher's own, guarded at connect time). */
 export type SmtpTester = Pick<TenantSmtpSender, 'verify' | 'send' | 'invalidate'>;
 
-/** The contract's cap on everything the test endpoint does against a tenant server. */
+/** The cap (docs/design.md §11 Timeouts) on everything the test endpoint does against a tenant server. */
 export const MAX_TEST_BUDGET_MS = 15_000;
 
 export interface TestMail {

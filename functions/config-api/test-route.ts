@@ -91,7 +91,7 @@ export async function testSenderRoute({
   );
 
   // Every test is a login attempt from the platform's address: bounded, so the endpoint cannot be used
-  // to guess a password of someone else's server. `sendTo` (a real message) has the contract's own limit.
+  // to guess a password of someone else's server. `sendTo` (a real message) has its own limit (docs/design.md §15 Config API).
   const tests = deps.testLimit ?? { limit: 30, windowSeconds: 60 };
   if (!(await deps.store.hitRateLimit(`sender-test-any#${tenantId}`, tests.limit, tests.windowSeconds))) {
     throw new RateLimitedError(

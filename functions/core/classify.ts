@@ -1,5 +1,5 @@
 /**
- * The one place that decides what a tenant SMTP failure means (contract: "Failure classes").
+ * The one place that decides what a tenant SMTP failure means (docs/design.md §9 Failure classes).
  * Input is nodemailer 10's error data (`code`, `response`, `responseCode`, `command`) plus the phase the
  * sender tracked; nodemailer's codes: ECONNECTION, ETIMEDOUT, ESOCKET, EDNS, ETLS, EREQUIRETLS, EPROTOCOL,
  * EENVELOPE, EMESSAGE, ESTREAM, EAUTH, ENOAUTH, EOAUTH2. `code` may also be Node's own system or TLS
@@ -156,7 +156,7 @@ export function failureMessage(text: string): string {
   return flat.length > MAX_FAILURE_MESSAGE_CHARS ? `${flat.slice(0, MAX_FAILURE_MESSAGE_CHARS - 1)}…` : flat;
 }
 
-/** Classifies a tenant SMTP failure into the contract's failure record. */
+/** Classifies a tenant SMTP failure into the failure record of docs/design.md §9. */
 export function classifySmtpFailure(info: SmtpErrorInfo): FailureRecord {
   const response = info.response?.trim() || undefined;
   const reply = replyOf(info.responseCode, response, info.message);

@@ -1,4 +1,4 @@
-/** Sender identity per route and SES tags (contract: "Fallback message"). Pure string work. */
+/** Sender identity per route and SES tags (docs/design.md §13 Sender identity). Pure string work. */
 import type { FallbackReason, Route, SenderConfig } from './types';
 
 /** The platform sender (settings PLATFORM_FROM_ADDRESS, PLATFORM_NAME). */

@@ -1,4 +1,4 @@
-/** Headers the dispatcher adds to every message, whichever route sends it (contract: "Queue message"). */
+/** Headers the dispatcher adds to every message, whichever route sends it (docs/design.md §6 Queue message). */
 import type { QueueMessage } from './message';
 
 /** The message's own X-* headers plus Auto-Submitted, List-Unsubscribe and threading headers. */

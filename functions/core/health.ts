@@ -1,5 +1,5 @@
 /**
- * The tenant SMTP circuit breaker (contract: "Health"). Pure: the store writes what this decides,
+ * The tenant SMTP circuit breaker (docs/design.md §10 Health). Pure: the store writes what this decides,
  * conditional on `configVersion`.
  */
 import { breakerRetryAt, timeOf } from './retry';

@@ -1,5 +1,5 @@
 /**
- * Queue message schema v1 (contract: "Queue message"). Pure: validation and normalization only.
+ * Queue message schema v1 (docs/design.md §6 Queue message). Pure: validation and normalization only.
  * A message that fails here is never retried; the caller sends it to the DLQ with `field` and `rule`.
  */
 import { domainToASCII } from 'node:url';

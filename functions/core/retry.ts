@@ -1,4 +1,4 @@
-/** Retry, breaker and hold timing (contract: "Data flow", "Health", "Sender tiers"). Pure arithmetic. */
+/** Retry, breaker and hold timing (docs/design.md §11 Timeouts and timing, §4 Sender tiers). Pure arithmetic. */
 import type { HealthState } from './types';
 
 export const RETRY_BASE_SECONDS = 5;

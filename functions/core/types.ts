@@ -1,4 +1,4 @@
-/** Shared vocabulary of the contract (../shared/design.md). Pure types and constants, no I/O. */
+/** Shared vocabulary of the contract (docs/design.md). Pure types and constants, no I/O. */
 
 export const FAILURE_CLASSES = [
   'connection',

@@ -1,5 +1,5 @@
 /**
- * Typed producer for the mail queue (contract: "Queue message"): validates every message before sending
+ * Typed producer for the mail queue (docs/design.md §6 Queue message): validates every message before sending
  * anything, sends the normalized JSON, retries what SQS failed on its side, reports the rest per message.
  */
 import {

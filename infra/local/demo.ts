@@ -3,7 +3,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
 import type { StackInfo } from './stack';
 
-/** The demo tenants (contract, "Local stack"): one working SMTP server, one broken, one without config. */
+/** The demo tenants (docs/design.md §16 Local stack): one working SMTP server, one broken, one without config. */
 export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
 const KINDS = ['notification', 'autoresponder', 'digest'] as const;
 

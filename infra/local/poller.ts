@@ -14,7 +14,7 @@ export interface PollerOptions {
   queueUrl: string;
   queueArn: string;
   handler: SqsHandler;
-  /** The invocation deadline, as the function's timeout (the contract's local stack: 30 s). */
+  /** The invocation deadline, as the function's timeout (docs/design.md §16 Local stack: 30 s). */
   timeoutMs?: number;
   /** Long-poll wait per receive, seconds. */
   waitSeconds?: number;

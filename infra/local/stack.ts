@@ -19,7 +19,7 @@ import {
 } from './services';
 import { createTable } from './table';
 
-/** `.local/stack.json` (contract, "Local stack"): where every part of the running stack is. */
+/** `.local/stack.json` (docs/design.md §16 Local stack): where every part of the running stack is. */
 export interface StackInfo {
   apiUrl: string;
   queueUrl: string;
