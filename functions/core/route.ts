@@ -1,4 +1,7 @@
-/** Which path a message takes (docs/design.md §4 Sender tiers, §10 Health, §9 recorded values). Pure decisions. */
+/**
+ * Which path a message takes (docs/design.md §4 Sender tiers, §10 Health, §9 Failure classes and recorded
+ * values). Pure decisions.
+ */
 import { probeDue } from './health';
 import type { FailureClass, FailureRecord, FallbackReason, HealthState, SenderConfig } from './types';
 import { initialHealth } from './types';
