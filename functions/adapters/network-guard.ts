@@ -9,6 +9,8 @@ export interface NetworkGuardOptions {
   resolve?: Resolver;
   /** Local development only (`TENANT_SMTP_ALLOW_PRIVATE=1`): loopback/private/ULA/CGNAT and any port. */
   allowPrivate?: boolean;
+  /** The ports `vet` accepts (default the SMTP submission ports; webhooks pass their own). */
+  ports?: readonly number[];
 }
 
 export interface VettedTarget {
@@ -113,11 +115,12 @@ function errorCode(err: unknown): string | undefined {
 export function createNetworkGuard(options: NetworkGuardOptions = {}): NetworkGuard {
   const resolve = options.resolve ?? systemResolver;
   const allowPrivate = options.allowPrivate === true;
+  const ports = options.ports ? new Set(options.ports) : SMTP_PORTS;
 
   function checkPort(port: number, security?: string): void {
     const inRange = Number.isInteger(port) && port >= 1 && port <= 65535;
-    if (!inRange || (!allowPrivate && !SMTP_PORTS.has(port))) {
-      throw new HostRefusedError(`port ${port} is not allowed (use 465, 587 or 2525)`, 'port');
+    if (!inRange || (!allowPrivate && !ports.has(port))) {
+      throw new HostRefusedError(`port ${port} is not allowed (use ${[...ports].join(', ')})`, 'port');
     }
     if (security === undefined) return;
     if (!SECURITIES.has(security) || (security === 'none' && !allowPrivate)) {

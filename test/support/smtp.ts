@@ -13,6 +13,8 @@ const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/
 /** The test CA (trusted by the sender under test) and the host name its main certificate names. */
 export const TEST_CA = fixture('ca.pem');
 export const TEST_HOST = 'smtp.tenant.test';
+/** Key and certificate for TEST_HOST (signed by TEST_CA), for any TLS server a test runs. */
+export const TEST_TLS = { key: fixture('smtp.tenant.test-key.pem'), cert: fixture('smtp.tenant.test.pem') };
 export const TEST_USER = 'notifications@tenant.test';
 export const TEST_PASSWORD = 'S3cret-Pa55word!';
 

@@ -1,0 +1,187 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import {
+  type AlertEvent,
+  formatSignature,
+  parseSignature,
+  signedPayload,
+  webhookPort,
+  webhookUrlProblem,
+} from '../core/alerts';
+import type { Clock } from '../core/types';
+import { DnsFailureError, HostRefusedError } from './errors';
+import type { NetworkGuard, VettedTarget } from './network-guard';
+
+/** Ports a webhook may use outside local development. */
+export const WEBHOOK_PORTS: readonly number[] = [443, 8443];
+
+/** The whole POST (connect, TLS, request, answer) must end within this. */
+export const WEBHOOK_TIMEOUT_MS = 5_000;
+
+/** The hex HMAC-SHA256 of `<t>.<raw body>` under the secret. */
+export function webhookDigest(secret: string, unixSeconds: number, rawBody: string): string {
+  return createHmac('sha256', secret).update(signedPayload(unixSeconds, rawBody), 'utf8').digest('hex');
+}
+
+/** The `Tenant-Mailer-Signature` header for a body sent at `unixSeconds`. */
+export function signWebhook(secret: string, unixSeconds: number, rawBody: string): string {
+  return formatSignature(unixSeconds, webhookDigest(secret, unixSeconds, rawBody));
+}
+
+/**
+ * A receiver's check: the header parses, its time is within `toleranceSeconds` of now, and one v1 equals
+ * the HMAC of `<t>.<raw body>` (compared in constant time).
+ */
+export function verifyWebhookSignature(
+  secret: string,
+  header: string,
+  rawBody: string,
+  nowSeconds: number,
+  toleranceSeconds = 300,
+): boolean {
+  const parsed = parseSignature(header);
+  if (!parsed || Math.abs(nowSeconds - parsed.t) > toleranceSeconds) return false;
+  const expected = Buffer.from(webhookDigest(secret, parsed.t, rawBody), 'hex');
+  return parsed.v1.some((v) => timingSafeEqual(Buffer.from(v, 'hex'), expected));
+}
+
+export interface WebhookTarget {
+  url: string;
+  /** The signing secret; never logged, never part of a result. */
+  secret: string;
+}
+
+/** One POST's outcome as data. `status` is the HTTP status when an answer came. */
+export interface WebhookResult {
+  ok: boolean;
+  status?: number;
+  message: string;
+  durationMs: number;
+}
+
+export interface WebhookPoster {
+  /** Vets the URL, POSTs the event signed; never throws. 2xx is success, anything else a failure. */
+  post(target: WebhookTarget, event: AlertEvent): Promise<WebhookResult>;
+  /** Checks a URL as a PUT does (syntax, then the guard on its host) without calling it; throws. */
+  vetUrl(url: string): Promise<VettedTarget>;
+}
+
+export interface WebhookPosterOptions {
+  guard: Pick<NetworkGuard, 'vet'>;
+  clock: Clock;
+  /** `TENANT_SMTP_ALLOW_PRIVATE=1`: http: URLs too (the guard itself opens private addresses). */
+  allowInsecure?: boolean;
+  timeoutMs?: number;
+  /** Extra trusted CAs (tests); production trusts Node's store plus NODE_EXTRA_CA_CERTS. */
+  ca?: string[];
+  userAgent?: string;
+}
+
+/** A lookup that answers with the vetted address only: the connection never re-resolves the name. */
+function pinnedLookup(target: VettedTarget): LookupFunction {
+  return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
+    if (options?.all) callback(null, [{ address: target.address, family: target.family }]);
+    else callback(null, target.address, target.family);
+  }) as unknown as LookupFunction;
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof HostRefusedError || err instanceof DnsFailureError) return `refused: ${err.message}`;
+  const code = (err as { code?: unknown }).code;
+  const name = typeof code === 'string' ? code : err instanceof Error ? err.name : 'Error';
+  return `${name}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 300);
+}
+
+/** Builds the webhook sender: guarded, pinned to the vetted IP (name kept for SNI and the certificate). */
+export function createWebhookPoster(options: WebhookPosterOptions): WebhookPoster {
+  const { guard, clock } = options;
+  const timeoutMs = options.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
+  const allowHttp = options.allowInsecure === true;
+
+  async function vetUrl(raw: string): Promise<VettedTarget> {
+    const problem = webhookUrlProblem(raw, allowHttp);
+    if (problem) throw new HostRefusedError(`webhook ${problem}`, 'url');
+    const url = new URL(raw);
+    return guard.vet(url.hostname, webhookPort(url));
+  }
+
+  function send(url: URL, target: VettedTarget, headers: Record<string, string>, body: string) {
+    return new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const signal = AbortSignal.timeout(timeoutMs);
+      const request = (url.protocol === 'https:' ? https : http).request(url, {
+        method: 'POST',
+        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
+        lookup: pinnedLookup(target),
+        agent: false,
+        signal,
+        ...(options.ca !== undefined && { ca: options.ca }),
+      });
+      request.on('response', (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          // Only the start of the answer is kept, for the log's message.
+          if (size < 512) chunks.push(chunk);
+          size += chunk.length;
+        });
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString('utf8').slice(0, 200),
+          }),
+        );
+        res.on('error', reject);
+      });
+      request.on('error', (err) =>
+        reject(
+          signal.aborted
+            ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
+            : err,
+        ),
+      );
+      request.end(body);
+    });
+  }
+
+  async function post(target: WebhookTarget, event: AlertEvent): Promise<WebhookResult> {
+    const started = clock.now();
+    const done = (ok: boolean, message: string, status?: number): WebhookResult => ({
+      ok,
+      message,
+      durationMs: Math.max(0, clock.now() - started),
+      ...(status !== undefined && { status }),
+    });
+    try {
+      const vetted = await vetUrl(target.url);
+      const body = JSON.stringify(event);
+      const t = Math.floor(clock.now() / 1000);
+      const answer = await send(
+        new URL(target.url),
+        vetted,
+        {
+          'content-type': 'application/json',
+          'user-agent': options.userAgent ?? 'tenant-mailer-webhook/1',
+          'tenant-mailer-event': event.type,
+          'tenant-mailer-event-id': event.id,
+          'tenant-mailer-signature': signWebhook(target.secret, t, body),
+        },
+        body,
+      );
+      const { status } = answer;
+      if (status >= 200 && status < 300) return done(true, `HTTP ${status}`, status);
+      if (status >= 300 && status < 400)
+        return done(false, `HTTP ${status}: redirects are not followed`, status);
+      return done(
+        false,
+        `HTTP ${status}${answer.text ? `: ${answer.text.replace(/\s+/g, ' ')}` : ''}`,
+        status,
+      );
+    } catch (err) {
+      return done(false, reasonOf(err));
+    }
+  }
+
+  return { post, vetUrl };
+}

@@ -1,0 +1,135 @@
+/** The alert email (issue 14, "Delivery"): a plain subject and a text body written from the event. Pure. */
+import {
+  type AlertEvent,
+  type DeadLetteredData,
+  type RecoveredData,
+  type UnhealthyData,
+  whatFailed,
+} from './alerts';
+import { cleanDisplayName } from './fallback';
+
+export interface AlertEmail {
+  subject: string;
+  text: string;
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+function str(v: unknown): string | null {
+  return typeof v === 'string' && v !== '' ? v : null;
+}
+
+function oneLine(s: string): string {
+  return s.replace(/[\p{Cc}\s]+/gu, ' ').trim();
+}
+
+function meanwhile(platform: string, fallback: unknown): string {
+  return fallback === 'hold'
+    ? 'Meanwhile your mail is held in the queue (your fallback policy is "hold") and goes out through your server once it works again; mail held longer than the hold limit is given up.'
+    : `Meanwhile your mail still goes out, from ${platform}'s sender address with your name and your reply-to address, so recipients still get it.`;
+}
+
+function unhealthy(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<UnhealthyData>;
+  const f = d.lastFailure;
+  const what = f ? whatFailed(f) : 'your SMTP server failed';
+  const held = d.fallback === 'hold';
+  const subject = held
+    ? `[${p}] Mail from ${e.tenantId} is held: ${what}`
+    : `[${p}] Mail from ${e.tenantId} is going out through ${p}: ${what}`;
+  const lines = [
+    `Since ${e.createdAt}, ${p} cannot send mail for ${e.tenantId} through your own SMTP server: ${what}.`,
+    '',
+    f ? `What failed: ${f.class} at ${f.phase} (${f.code}): ${oneLine(f.message)}` : '',
+    '',
+    meanwhile(p, d.fallback),
+    '',
+    `We try your server again from ${d.retryAt ?? 'shortly'} on, with growing pauses, and tell you when it works again.`,
+    '',
+    `What to do: ${f?.hint ?? 'check your sender settings and your server.'}`,
+    'Then use the sender test in your settings to check the server; the next message sent after that closes the alert.',
+  ];
+  return { subject, text: lines.join('\n') };
+}
+
+function counts(d: Partial<RecoveredData>): string {
+  return `${num(d.messagesViaFallback)} message(s) went out through the fallback and ${num(d.messagesHeld)} were held.`;
+}
+
+function recovered(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<RecoveredData>;
+  return {
+    subject: `[${p}] Mail from ${e.tenantId} goes out through your SMTP server again`,
+    text: [
+      `Your SMTP server took mail for ${e.tenantId} again at ${e.createdAt}.`,
+      `It had been failing since ${str(d.unhealthySince) ?? 'an earlier alert'}; in that time ${counts(d)}`,
+      '',
+      'Nothing to do.',
+    ].join('\n'),
+  };
+}
+
+function stillUnhealthy(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<RecoveredData & UnhealthyData>;
+  const what = d.lastFailure ? whatFailed(d.lastFailure) : 'your SMTP server still fails';
+  return {
+    subject: `[${p}] Still failing: mail from ${e.tenantId} is going out through ${p}: ${what}`,
+    text: [
+      `Your SMTP server has been failing since ${str(d.unhealthySince) ?? 'an earlier alert'}: ${what}.`,
+      `So far ${counts(d)}`,
+      d.lastFailure
+        ? `Last failure: ${d.lastFailure.class} (${d.lastFailure.code}): ${oneLine(d.lastFailure.message)}`
+        : '',
+      '',
+      meanwhile(p, d.fallback),
+      '',
+      `What to do: ${d.lastFailure?.hint ?? 'check your sender settings and your server.'}`,
+      'We remind you every 24 hours while this lasts.',
+    ].join('\n'),
+  };
+}
+
+function deadLettered(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<DeadLetteredData>;
+  const reasons = Object.entries(d.reasons ?? {})
+    .map(([reason, n]) => `  ${reason}: ${num(n)}`)
+    .join('\n');
+  return {
+    subject: `[${p}] ${num(d.count)} message(s) from ${e.tenantId} could not be delivered`,
+    text: [
+      `${num(d.count)} message(s) of ${e.tenantId} could not be delivered by any route and were set aside (dead-lettered) in the window ending ${e.createdAt}.`,
+      'By reason:',
+      reasons,
+      d.lastMessageId ? `Last message id: ${d.lastMessageId}` : '',
+      '',
+      'What to do: look these messages up in the delivery log of your account (status "dead"); "validation" means the producer sent an invalid message, "undeliverable" that neither your server nor the platform could send it, "held-expired" that a held message waited too long.',
+    ].join('\n'),
+  };
+}
+
+function testEmail(e: AlertEvent, p: string): AlertEmail {
+  return {
+    subject: `[${p}] Test alert for ${e.tenantId}`,
+    text: `This is a test of the alerts of ${e.tenantId} at ${p}, sent at ${e.createdAt}. Nothing to do.`,
+  };
+}
+
+/** The alert email for an event: a plain one-line subject and a text body (what, since when, what to do). */
+export function composeAlertEmail(event: AlertEvent, platformName: string): AlertEmail {
+  const p = cleanDisplayName(platformName) || 'the platform';
+  const email =
+    event.type === 'sender.unhealthy'
+      ? unhealthy(event, p)
+      : event.type === 'sender.recovered'
+        ? recovered(event, p)
+        : event.type === 'sender.still-unhealthy'
+          ? stillUnhealthy(event, p)
+          : event.type === 'messages.dead-lettered'
+            ? deadLettered(event, p)
+            : testEmail(event, p);
+  // Lines left empty by a missing field collapse, so the text reads as paragraphs.
+  const text = email.text.replace(/\n{3,}/g, '\n\n').trim();
+  return { subject: oneLine(email.subject).slice(0, 998), text: `${text}\n` };
+}

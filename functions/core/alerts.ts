@@ -1,0 +1,201 @@
+/**
+ * Tenant alerts (issue 14): what an alert event is, when one is due, and how its delivery is retried.
+ * Pure: ids, HMACs and clocks come from the adapters.
+ */
+import type { FailureRecord, FallbackPolicy } from './types';
+
+export const ALERT_EVENT_TYPES = [
+  'sender.unhealthy',
+  'sender.recovered',
+  'sender.still-unhealthy',
+  'messages.dead-lettered',
+  'test',
+] as const;
+export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
+
+/** The types a tenant can subscribe to (`test` always goes to every channel). */
+export const SUBSCRIBABLE_EVENT_TYPES: readonly AlertEventType[] = ALERT_EVENT_TYPES.filter(
+  (t) => t !== 'test',
+);
+
+export interface UnhealthyData {
+  lastFailure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message'> & { hint?: string };
+  retryAt: string | null;
+  fallback: FallbackPolicy;
+  configVersion: number;
+}
+
+export interface RecoveredData {
+  unhealthySince: string;
+  messagesViaFallback: number;
+  messagesHeld: number;
+}
+
+export interface DeadLetteredData {
+  count: number;
+  reasons: Record<string, number>;
+  lastMessageId: string | null;
+}
+
+export type AlertData = UnhealthyData | RecoveredData | DeadLetteredData | Record<string, unknown>;
+
+/** The body both channels carry (the webhook's raw JSON; the email is written from it). */
+export interface AlertEvent {
+  id: string;
+  type: AlertEventType;
+  tenantId: string;
+  createdAt: string;
+  data: AlertData;
+}
+
+/** Event ids: `evt_` and 16..64 url-safe characters. */
+export const EVENT_ID_PATTERN = /^evt_[A-Za-z0-9_-]{16,64}$/;
+
+/** Delays (s) before delivery attempts 2..6: about 1 min, 5 min, 30 min, 2 h, 6 h. */
+export const NOTIFY_RETRY_SECONDS: readonly number[] = [60, 300, 1_800, 7_200, 21_600];
+
+/** Delivery attempts per channel before the log records it as failed. */
+export const NOTIFY_MAX_ATTEMPTS = NOTIFY_RETRY_SECONDS.length + 1;
+
+/** The delay before the next attempt after `attempts` failed ones; null: give up (record it failed). */
+export function notifyRetryDelaySeconds(attempts: number): number | null {
+  if (!Number.isInteger(attempts) || attempts < 1) return NOTIFY_RETRY_SECONDS[0] ?? null;
+  return NOTIFY_RETRY_SECONDS[attempts - 1] ?? null;
+}
+
+/** At most one `messages.dead-lettered` per tenant per window; counts accumulate within it. */
+export const DEAD_LETTER_WINDOW_SECONDS = 15 * 60;
+
+/** The aligned window (epoch seconds of its start) a dead letter at `nowMs` counts in. */
+export function deadLetterWindowStart(nowMs: number): number {
+  const s = Math.floor(nowMs / 1000);
+  return s - (s % DEAD_LETTER_WINDOW_SECONDS);
+}
+
+/** Epoch ms at which a window's digest is due: when the window has closed. */
+export function deadLetterDigestDueAt(windowStartSeconds: number): number {
+  return (windowStartSeconds + DEAD_LETTER_WINDOW_SECONDS) * 1000;
+}
+
+/** While unhealthy, `sender.still-unhealthy` repeats this long after the last alert of the outage. */
+export const REMINDER_INTERVAL_MS = 24 * 60 * 60_000;
+
+/** Whether a reminder is due: the last alert of this outage (opened or reminder) is 24 h old or more. */
+export function reminderDue(lastAlertAtMs: number, nowMs: number): boolean {
+  return nowMs - lastAlertAtMs >= REMINDER_INTERVAL_MS;
+}
+
+/** Whether a tenant's subscription covers an event; `test` is always delivered. */
+export function subscribed(events: readonly AlertEventType[], type: AlertEventType): boolean {
+  return type === 'test' || events.includes(type);
+}
+
+const HINTS: Record<string, string> = {
+  auth: 'Check the SMTP username and password in your sender settings; the server refused them.',
+  tls: "Check that the server's certificate is valid for its host name and that the security setting (tls on 465, starttls on 587) matches the server.",
+  connection:
+    'Check that the host name and port are right and that the server accepts connections from the internet.',
+  credentials: 'Enter the SMTP password again in your sender settings.',
+  'config-invalid': 'Change the host or port in your sender settings to a public server on 465, 587 or 2525.',
+  'server-throttled':
+    'Your server is limiting how much we may send; raise the limit or wait for it to reset.',
+  'server-temporary': 'Your server reported a temporary problem; check its logs and queue.',
+  'server-rejected':
+    'Your server refused our mail; check that this account may send from its address (relay and sender policies).',
+  uncertain: 'Your server dropped the connection while taking a message; check its logs for the cause.',
+};
+
+/** What a tenant admin can do about a failure class (a sentence), if we know. */
+export function failureHint(failure: Pick<FailureRecord, 'class'>): string | undefined {
+  return HINTS[failure.class];
+}
+
+const WHAT_FAILED: Record<string, string> = {
+  auth: 'your SMTP server refused login',
+  tls: 'the TLS connection to your SMTP server failed',
+  connection: 'your SMTP server could not be reached',
+  credentials: 'your SMTP password could not be decrypted',
+  'config-invalid': 'your SMTP server settings are not allowed',
+  'server-throttled': 'your SMTP server is limiting our sending',
+  'server-temporary': 'your SMTP server is failing temporarily',
+  'server-rejected': 'your SMTP server refused our mail',
+  uncertain: 'your SMTP server dropped the connection while taking mail',
+};
+
+/** A short phrase of what failed, for subjects: "your SMTP server refused login". */
+export function whatFailed(failure: Pick<FailureRecord, 'class'>): string {
+  return WHAT_FAILED[failure.class] ?? 'your SMTP server failed';
+}
+
+/** The `sender.unhealthy` data for a breaker that just opened. */
+export function unhealthyData(input: {
+  failure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message'> | null;
+  retryAt: string | null;
+  fallback: FallbackPolicy;
+  configVersion: number;
+}): UnhealthyData {
+  const f = input.failure ?? { class: 'connection', code: 'UNKNOWN', phase: 'CONNECT', message: '' };
+  const hint = failureHint(f);
+  return {
+    lastFailure: {
+      class: f.class,
+      code: f.code,
+      phase: f.phase,
+      message: f.message.slice(0, 500),
+      ...(hint !== undefined && { hint }),
+    },
+    retryAt: input.retryAt,
+    fallback: input.fallback,
+    configVersion: input.configVersion,
+  };
+}
+
+/** The string the webhook signature covers: `<unix seconds>.<raw body>`. */
+export function signedPayload(unixSeconds: number, rawBody: string): string {
+  return `${unixSeconds}.${rawBody}`;
+}
+
+/** The `Tenant-Mailer-Signature` header value: `t=<unix seconds>,v1=<hex HMAC-SHA256>`. */
+export function formatSignature(unixSeconds: number, hexDigest: string): string {
+  return `t=${unixSeconds},v1=${hexDigest}`;
+}
+
+/** A signature header's parts; null when it is not `t=<digits>,v1=<hex>[,v1=…]`. */
+export function parseSignature(header: string): { t: number; v1: string[] } | null {
+  let t: number | null = null;
+  const v1: string[] = [];
+  for (const part of header.split(',')) {
+    const [key, value = ''] = part.trim().split('=', 2);
+    if (key === 't' && /^\d{1,12}$/.test(value)) t = Number(value);
+    else if (key === 'v1' && /^[0-9a-f]{64}$/.test(value)) v1.push(value);
+  }
+  return t === null || v1.length === 0 ? null : { t, v1 };
+}
+
+/** Longest webhook URL accepted. */
+export const MAX_WEBHOOK_URL_CHARS = 2048;
+
+/**
+ * What is wrong with a webhook URL before any DNS: not https (http only when `allowHttp`), credentials
+ * in it, a fragment, or too long. Null when it may go on to the network guard.
+ */
+export function webhookUrlProblem(raw: string, allowHttp: boolean): string | null {
+  if (raw.length > MAX_WEBHOOK_URL_CHARS) return `URL longer than ${MAX_WEBHOOK_URL_CHARS} characters`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'not a valid URL';
+  }
+  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) return 'URL must use https';
+  if (url.username !== '' || url.password !== '') return 'URL must not carry credentials';
+  if (url.hash !== '') return 'URL must not have a fragment';
+  if (url.hostname === '') return 'URL has no host';
+  return null;
+}
+
+/** The port a webhook URL connects to. */
+export function webhookPort(url: URL): number {
+  if (url.port !== '') return Number(url.port);
+  return url.protocol === 'http:' ? 80 : 443;
+}
