@@ -14,5 +14,7 @@ export default defineConfig({
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    // fauxqs 2 loads node:sqlite, experimental on Node 22: its start-up notice is noise in test output.
+    execArgv: ['--disable-warning=ExperimentalWarning'],
   },
 });

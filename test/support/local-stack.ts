@@ -74,11 +74,17 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** Spawns `node --import tsx infra/local/start.ts [--no-demo]` in a fresh temp folder on free ports. */
+/** Spawns what `npm start` runs (`node … infra/local/start.ts [--no-demo]`) in a fresh temp folder on free ports. */
 export async function spawnLocalStack(options: { demo: boolean }): Promise<LocalStackProcess> {
   const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-e2e-'));
   const ports = await stablePorts();
-  const args = ['--import', 'tsx', 'infra/local/start.ts', ...(options.demo ? [] : ['--no-demo'])];
+  const args = [
+    '--disable-warning=ExperimentalWarning',
+    '--import',
+    'tsx',
+    'infra/local/start.ts',
+    ...(options.demo ? [] : ['--no-demo']),
+  ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...ports, LOCAL_STACK_DIR: dir, AWS_EC2_METADATA_DISABLED: 'true' },
