@@ -54,6 +54,13 @@ const TLS_TEXT =
   /certificate|altnames|self[- ]signed|handshake|wrong version number|\bSSL\b|ssl3?_|tlsv1|STARTTLS|initiating TLS/i;
 const THROTTLE_TEXT =
   /\brate\b|rate[ -]?limit|quota|too many|throttl|limit (?:exceeded|reached)|sending limit/i;
+/**
+ * The provider refuses password logins (Microsoft 365: `550 5.7.30 Basic authentication is not
+ * supported for Client Submission`, `535 5.7.139 Authentication unsuccessful, SmtpClientAuthentication
+ * is disabled for the Tenant`); only OAuth2 will do.
+ */
+const BASIC_AUTH_REFUSED_TEXT =
+  /basic auth(?:entication)? is (?:not supported|disabled)|SmtpClientAuthentication is disabled/i;
 /** "Too many recipients" and mailbox-full quotas are about this message or mailbox, not the sender. */
 const NOT_THROTTLE_TEXT = /too many recipients/i;
 
@@ -150,6 +157,12 @@ function decide(info: SmtpErrorInfo, reply: Reply): FailureClass {
   return 'server-rejected';
 }
 
+/** Whether a reply says the provider no longer takes passwords (`5.7.30`, `5.7.139`, or in words). */
+export function isBasicAuthRefused(responseCode: number | undefined, response: string | undefined): boolean {
+  const enhanced = parseEnhancedStatus(response, responseCode ?? parseResponseCode(response));
+  return enhanced === '5.7.30' || enhanced === '5.7.139' || BASIC_AUTH_REFUSED_TEXT.test(response ?? '');
+}
+
 /** Collapses whitespace (multi-line replies) and trims to MAX_FAILURE_MESSAGE_CHARS. */
 export function failureMessage(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -160,12 +173,14 @@ export function failureMessage(text: string): string {
 export function classifySmtpFailure(info: SmtpErrorInfo): FailureRecord {
   const response = info.response?.trim() || undefined;
   const reply = replyOf(info.responseCode, response, info.message);
+  const basicAuthRefused = isBasicAuthRefused(reply.responseCode, response ?? info.message);
   const record: FailureRecord = {
-    class: decide(info, reply),
+    class: basicAuthRefused ? 'auth' : decide(info, reply),
     code: info.code ?? (reply.responseCode === undefined ? 'UNKNOWN' : String(reply.responseCode)),
     phase: info.phase,
     message: failureMessage(response ?? info.message),
   };
   if (reply.responseCode !== undefined) record.responseCode = reply.responseCode;
+  if (basicAuthRefused) record.hint = 'use-oauth2';
   return record;
 }

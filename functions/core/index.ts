@@ -4,6 +4,7 @@ export * from './fallback';
 export * from './headers';
 export * from './health';
 export * from './message';
+export * from './oauth2';
 export * from './retry';
 export * from './route';
 export * from './types';

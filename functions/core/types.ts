@@ -16,12 +16,14 @@ export type FailureClass = (typeof FAILURE_CLASSES)[number];
 
 /**
  * Where in the tenant SMTP conversation a failure happened, as the sender observed it.
- * `CONFIG` is the network guard / config check, `DECRYPT` the KMS step, `MESSAGE` the wait for the reply
- * after the final "." (a loss there is `uncertain`).
+ * `CONFIG` is the network guard / config check, `DECRYPT` the KMS step, `TOKEN` the OAuth2 token
+ * endpoint (before any SMTP), `MESSAGE` the wait for the reply after the final "." (a loss there is
+ * `uncertain`).
  */
 export const SMTP_PHASES = [
   'CONFIG',
   'DECRYPT',
+  'TOKEN',
   'CONNECT',
   'GREETING',
   'EHLO',
@@ -34,6 +36,13 @@ export const SMTP_PHASES = [
 ] as const;
 export type SmtpPhase = (typeof SMTP_PHASES)[number];
 
+/**
+ * What the tenant's admin must do: `reconsent` (the refresh token was revoked or expired: sign in again),
+ * `use-oauth2` (the provider refuses passwords: switch the sender to OAuth2).
+ */
+export const FAILURE_HINTS = ['reconsent', 'use-oauth2'] as const;
+export type FailureHint = (typeof FAILURE_HINTS)[number];
+
 /** A failure as data, in nodemailer's shape: stable code, phase, the server's words. Never a password. */
 export interface FailureRecord {
   class: FailureClass;
@@ -41,6 +50,7 @@ export interface FailureRecord {
   phase: SmtpPhase;
   message: string;
   responseCode?: number;
+  hint?: FailureHint;
 }
 
 export type SenderMode = 'platform' | 'domain' | 'smtp';
