@@ -13,6 +13,8 @@ import { type DynamoFixture, startDynamo } from '../support/dynamo';
 
 type Hook = () => Promise<void>;
 const hooks: { release?: Hook; reset?: Hook; putDomain?: Hook } = {};
+/** While set, runs before every SENDER write: another writer's real write that comes first each time. */
+let rival: ((config: SenderConfig, expected: number) => Promise<void>) | undefined;
 
 let dynamo: DynamoFixture;
 let store: DynamoStore;
@@ -41,6 +43,7 @@ beforeAll(async () => {
     },
     async putSender(config: SenderConfig, expected: number) {
       if (config.mode === 'domain') await fire('putDomain');
+      await rival?.(config, expected);
       return store.putSender(config, expected);
     },
   };
@@ -167,4 +170,41 @@ describe('config API: concurrent writes of one tenant', () => {
     const other = await call('PUT', '/tenants/wayne/sender', domainBody('umbrella.example'));
     expect(other.statusCode).toBe(200);
   });
+
+  it.each([
+    ['PUT', PLATFORM],
+    ['DELETE', undefined],
+  ])(
+    'answers %s that loses the version race three times with 409 conflict, storing nothing of its own',
+    async (method, body) => {
+      // Prepare: before each of the request's writes, another writer stores a newer version first.
+      const tenant = `rival-${method.toLowerCase()}`;
+      expect(
+        (await call('PUT', `/tenants/${tenant}/sender`, domainBody(`${tenant}.example`))).statusCode,
+      ).toBe(200);
+      let rivalWrites = 0;
+      rival = async (config, expected) => {
+        rivalWrites += 1;
+        const theirs = { ...config, mode: 'domain' as const, version: expected + 1 };
+        await store.putSender(
+          { ...theirs, domain: { name: `${tenant}.example`, fromAddress: `n@${tenant}.example` } },
+          expected,
+        );
+      };
+
+      // Act
+      const res = await call(method, `/tenants/${tenant}/sender`, body).finally(() => {
+        rival = undefined;
+      });
+
+      // Assess
+      expect(res.statusCode).toBe(409);
+      expect(JSON.parse(res.body ?? '')).toEqual({
+        error: { code: 'conflict', message: expect.any(String) },
+      });
+      expect(rivalWrites).toBe(3);
+      expect(await store.getSender(tenant)).toMatchObject({ mode: 'domain', version: 4 });
+      expect(await store.domainOwner(`${tenant}.example`)).toBe(tenant);
+    },
+  );
 });
