@@ -40,6 +40,8 @@ export interface DeliveryRecord {
   /** The last SMTP/SES response line; never a password. */
   response?: string;
   attempts: number;
+  /** Of `attempts`, those that ended held (fallback policy `hold`): exempt from MAX_ATTEMPTS. */
+  heldAttempts?: number;
   timings: { totalMs: number; tenantMs?: number; sesMs?: number };
   possibleDuplicate?: boolean;
   detail?: string;

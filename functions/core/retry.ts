@@ -17,6 +17,14 @@ function capped(base: number, step: number, cap: number): number {
   return Math.min(cap, base * 2 ** Math.min(n, 64));
 }
 
+/**
+ * Attempts that count toward MAX_ATTEMPTS: every claimed attempt except those that ended held under the
+ * fallback policy `hold`, so a tenant switching from `hold` to `platform` starts counting at the switch.
+ */
+export function countedAttempts(attempts: number, heldAttempts: number): number {
+  return Math.max(1, attempts - Math.max(0, heldAttempts));
+}
+
 /** Visibility delay before send attempt `attempt + 1`: 5 s × 2^(attempt−1), cap 15 min; attempt ≥ 1. */
 export function retryBackoffSeconds(attempt: number): number {
   return capped(RETRY_BASE_SECONDS, attempt - 1, RETRY_CAP_SECONDS);

@@ -44,6 +44,7 @@ export function deliveryRecord(
 ): DeliveryRecord {
   const accepted = [...(o.previous?.accepted ?? []), ...result.tenantAccepted, ...result.platformAccepted];
   const rejected = [...(o.previous?.rejected ?? []), ...result.finalRefusals];
+  const heldAttempts = (o.previous?.heldAttempts ?? 0) + (status === 'held' ? 1 : 0);
   return {
     sk: o.deliverySk,
     messageId: o.key,
@@ -56,6 +57,7 @@ export function deliveryRecord(
     ...(result.providerMessageId !== undefined && { providerMessageId: result.providerMessageId }),
     ...(result.response !== undefined && { response: result.response.slice(0, 500) }),
     attempts: o.attempts,
+    ...(heldAttempts > 0 && { heldAttempts }),
     timings: { totalMs: deps.clock.now() - o.started, ...result.timings },
     ...((result.possibleDuplicate || o.previous?.possibleDuplicate) && { possibleDuplicate: true }),
     ...(detail !== undefined && { detail }),

@@ -2,7 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { type DeliveryRecord, deliverySkFor, isFinalStatus } from '../adapters/dynamo-store';
 import { isTenantPathOpen } from '../core/health';
 import type { QueueMessage } from '../core/message';
-import { holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
+import { countedAttempts, holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
 import type { DlqReason } from '../core/types';
 import type { BatchState } from './batch-state';
 import { type DeliverResult, deliver } from './deliver';
@@ -177,20 +177,24 @@ function errorText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
-/** SES could not take what is owed: back off, or dead-letter after MAX_ATTEMPTS (counted in the claim). */
+/**
+ * SES could not take what is owed: back off, or dead-letter after MAX_ATTEMPTS (counted in the claim,
+ * less the attempts held under the `hold` policy: docs/design.md §4 Sender tiers).
+ */
 async function retryOrGiveUp(deps: DispatcherDeps, job: MessageJob, result: DeliverResult, o: Outcome) {
   const detail = result.lastError ?? 'no route could deliver';
-  if (o.attempts >= deps.maxAttempts) {
+  const attempts = countedAttempts(o.attempts, o.previous?.heldAttempts ?? 0);
+  if (attempts >= deps.maxAttempts) {
     const dead = deliveryRecord(deps, job.message, result, o, 'dead', detail);
-    const dlqDetail = `after ${o.attempts} attempts${deliveredNote(job.message, dead)}: ${detail}`;
+    const dlqDetail = `after ${attempts} attempts${deliveredNote(job.message, dead)}: ${detail}`;
     await deadLetter(deps, job, 'undeliverable', dlqDetail, o.tenantId);
     await recordFinal(deps, o, dead);
     countFallback(deps, o, result);
     return;
   }
   await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'retrying', detail));
-  await leaveQueued(deps, job, o, retryBackoffSeconds(o.attempts));
-  throw new RetryLaterError(`attempt ${o.attempts} of ${deps.maxAttempts} failed: ${detail}`);
+  await leaveQueued(deps, job, o, retryBackoffSeconds(attempts));
+  throw new RetryLaterError(`attempt ${attempts} of ${deps.maxAttempts} failed: ${detail}`);
 }
 
 /** Fallback policy `hold`: the message waits for the tenant path, exempt from MAX_ATTEMPTS, until it expires. */

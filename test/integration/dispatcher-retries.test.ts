@@ -183,6 +183,53 @@ describe('dispatcher: fallback policy hold', () => {
     expect(held).toMatchObject({ status: 'held', attempts: 4, fallbackReason: 'unhealthy', accepted: [] });
   });
 
+  it('counts attempts toward MAX_ATTEMPTS only from a switch to platform: held ones are exempt', async () => {
+    // Prepare: held 4 times (more than MAX_ATTEMPTS = 3), then the tenant switches to `platform`
+    // while SES refuses everything of this tenant.
+    const server = await f.smtp.start();
+    await f.smtpTenant('switchco', server.port, { fallback: 'hold', password: 'wrong-password' });
+    const record = only(await f.receive([mail('switchco')]));
+    for (let i = 0; i < 4; i++) await f.invoke([record]);
+    expect(only(await f.deliveries('switchco'))).toMatchObject({
+      status: 'held',
+      attempts: 4,
+      heldAttempts: 4,
+    });
+    await f.smtpTenant('switchco', server.port, { fallback: 'platform', password: 'wrong-password' });
+    f.failSes((input) =>
+      sesTenant(input) === 'switchco'
+        ? new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: {} })
+        : undefined,
+    );
+
+    // Act
+    const first = await f.invoke([record]);
+    const firstLog = only(await f.deliveries('switchco'));
+    const second = await f.invoke([record]);
+    const third = await f.invoke([record], { keep: true });
+
+    // Assess: attempt 1 and 2 after the switch retry, the third dead-letters.
+    expect(first.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(firstLog).toMatchObject({
+      status: 'retrying',
+      attempts: 5,
+      heldAttempts: 4,
+      fallbackReason: 'auth',
+    });
+    expect(second.batchItemFailures).toEqual([{ itemIdentifier: record.messageId }]);
+    expect(third.batchItemFailures).toEqual([]);
+    expect(f.sesRequests.filter((r) => sesTenant(r) === 'switchco')).toHaveLength(3);
+    const dlq = only(await f.dlqMessages());
+    expect(dlq.attributes).toMatchObject({ reason: 'undeliverable', tenantId: 'switchco' });
+    expect(dlq.attributes.detail).toContain('after 3 attempts');
+    expect(only(await f.deliveries('switchco'))).toMatchObject({
+      status: 'dead',
+      attempts: 7,
+      heldAttempts: 4,
+    });
+    f.failSes(undefined);
+  });
+
   it('dead-letters a held message older than HOLD_MAX_AGE (held-expired)', async () => {
     const port = await f.smtp.closedPort();
     await f.smtpTenant('oldhold', port, { fallback: 'hold' });

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   breakerDelayMs,
   breakerRetryAt,
+  countedAttempts,
   holdExpired,
   holdVisibilitySeconds,
   retryBackoffSeconds,
@@ -91,6 +92,21 @@ describe('holdVisibilitySeconds', () => {
 
     // Assess
     expect(v).toBe(seconds);
+  });
+});
+
+describe('countedAttempts', () => {
+  it('leaves out held attempts, so counting starts at a switch from hold to platform', () => {
+    expect(countedAttempts(1, 0)).toBe(1);
+    expect(countedAttempts(5, 0)).toBe(5);
+    expect(countedAttempts(5, 4)).toBe(1);
+    expect(countedAttempts(7, 4)).toBe(3);
+  });
+
+  it('never counts less than the attempt running now', () => {
+    expect(countedAttempts(3, 3)).toBe(1);
+    expect(countedAttempts(2, 9)).toBe(1);
+    expect(countedAttempts(2, -1)).toBe(2);
   });
 });
 
