@@ -1,7 +1,4 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
-import type { LookupFunction } from 'node:net';
 import {
   type AlertEvent,
   formatSignature,
@@ -12,10 +9,11 @@ import {
 } from '../core/alerts';
 import type { Clock } from '../core/types';
 import { DnsFailureError, HostRefusedError } from './errors';
+import { guardedPost, HTTPS_PORTS } from './guarded-http';
 import type { NetworkGuard, VettedTarget } from './network-guard';
 
 /** Ports a webhook may use outside local development. */
-export const WEBHOOK_PORTS: readonly number[] = [443, 8443];
+export const WEBHOOK_PORTS: readonly number[] = HTTPS_PORTS;
 
 /** The whole POST (connect, TLS, request, answer) must end within this. */
 export const WEBHOOK_TIMEOUT_MS = 5_000;
@@ -79,14 +77,6 @@ export interface WebhookPosterOptions {
   userAgent?: string;
 }
 
-/** A lookup that answers with the vetted address only: the connection never re-resolves the name. */
-function pinnedLookup(target: VettedTarget): LookupFunction {
-  return ((_host: string, options: { all?: boolean }, callback: (...args: unknown[]) => void) => {
-    if (options?.all) callback(null, [{ address: target.address, family: target.family }]);
-    else callback(null, target.address, target.family);
-  }) as unknown as LookupFunction;
-}
-
 function reasonOf(err: unknown): string {
   if (err instanceof HostRefusedError || err instanceof DnsFailureError) return `refused: ${err.message}`;
   const code = (err as { code?: unknown }).code;
@@ -107,44 +97,6 @@ export function createWebhookPoster(options: WebhookPosterOptions): WebhookPoste
     return guard.vet(url.hostname, webhookPort(url));
   }
 
-  function send(url: URL, target: VettedTarget, headers: Record<string, string>, body: string) {
-    return new Promise<{ status: number; text: string }>((resolve, reject) => {
-      const signal = AbortSignal.timeout(timeoutMs);
-      const request = (url.protocol === 'https:' ? https : http).request(url, {
-        method: 'POST',
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        lookup: pinnedLookup(target),
-        agent: false,
-        signal,
-        ...(options.ca !== undefined && { ca: options.ca }),
-      });
-      request.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (chunk: Buffer) => {
-          // Only the start of the answer is kept, for the log's message.
-          if (size < 512) chunks.push(chunk);
-          size += chunk.length;
-        });
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            text: Buffer.concat(chunks).toString('utf8').slice(0, 200),
-          }),
-        );
-        res.on('error', reject);
-      });
-      request.on('error', (err) =>
-        reject(
-          signal.aborted
-            ? Object.assign(new Error(`no answer within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })
-            : err,
-        ),
-      );
-      request.end(body);
-    });
-  }
-
   async function post(target: WebhookTarget, event: AlertEvent): Promise<WebhookResult> {
     const started = clock.now();
     const done = (ok: boolean, message: string, status?: number): WebhookResult => ({
@@ -157,7 +109,7 @@ export function createWebhookPoster(options: WebhookPosterOptions): WebhookPoste
       const vetted = await vetUrl(target.url);
       const body = JSON.stringify(event);
       const t = Math.floor(clock.now() / 1000);
-      const answer = await send(
+      const answer = await guardedPost(
         new URL(target.url),
         vetted,
         {
@@ -168,6 +120,7 @@ export function createWebhookPoster(options: WebhookPosterOptions): WebhookPoste
           'tenant-mailer-signature': signWebhook(target.secret, t, body),
         },
         body,
+        { timeoutMs, maxBodyBytes: 512, ...(options.ca !== undefined && { ca: options.ca }) },
       );
       const { status } = answer;
       if (status >= 200 && status < 300) return done(true, `HTTP ${status}`, status);
@@ -175,7 +128,7 @@ export function createWebhookPoster(options: WebhookPosterOptions): WebhookPoste
         return done(false, `HTTP ${status}: redirects are not followed`, status);
       return done(
         false,
-        `HTTP ${status}${answer.text ? `: ${answer.text.replace(/\s+/g, ' ')}` : ''}`,
+        `HTTP ${status}${answer.text ? `: ${answer.text.slice(0, 200).replace(/\s+/g, ' ')}` : ''}`,
         status,
       );
     } catch (err) {

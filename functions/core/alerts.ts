@@ -3,6 +3,7 @@
  * Pure: ids, HMACs and clocks come from the adapters.
  */
 import type { FailureRecord, FallbackPolicy } from './types';
+import { httpsUrlProblem, urlPort } from './url';
 
 export const ALERT_EVENT_TYPES = [
   'sender.unhealthy',
@@ -175,27 +176,10 @@ export function parseSignature(header: string): { t: number; v1: string[] } | nu
 /** Longest webhook URL accepted. */
 export const MAX_WEBHOOK_URL_CHARS = 2048;
 
-/**
- * What is wrong with a webhook URL before any DNS: not https (http only when `allowHttp`), credentials
- * in it, a fragment, or too long. Null when it may go on to the network guard.
- */
+/** What is wrong with a webhook URL before any DNS (see httpsUrlProblem). Null when it may be vetted. */
 export function webhookUrlProblem(raw: string, allowHttp: boolean): string | null {
-  if (raw.length > MAX_WEBHOOK_URL_CHARS) return `URL longer than ${MAX_WEBHOOK_URL_CHARS} characters`;
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'not a valid URL';
-  }
-  if (url.protocol !== 'https:' && !(allowHttp && url.protocol === 'http:')) return 'URL must use https';
-  if (url.username !== '' || url.password !== '') return 'URL must not carry credentials';
-  if (url.hash !== '') return 'URL must not have a fragment';
-  if (url.hostname === '') return 'URL has no host';
-  return null;
+  return httpsUrlProblem(raw, allowHttp, MAX_WEBHOOK_URL_CHARS);
 }
 
 /** The port a webhook URL connects to. */
-export function webhookPort(url: URL): number {
-  if (url.port !== '') return Number(url.port);
-  return url.protocol === 'http:' ? 80 : 443;
-}
+export const webhookPort = urlPort;

@@ -8,3 +8,4 @@ export * from './oauth2';
 export * from './retry';
 export * from './route';
 export * from './types';
+export * from './url';

@@ -5,6 +5,7 @@
  */
 import { failureMessage } from './classify';
 import type { FailureClass, FailureRecord, SmtpSecurity } from './types';
+import { httpsUrlProblem } from './url';
 
 export const OAUTH2_PROVIDERS = ['microsoft', 'google', 'custom'] as const;
 export type OAuth2Provider = (typeof OAUTH2_PROVIDERS)[number];
@@ -80,20 +81,13 @@ export interface OAuth2Issue {
 /** A GUID or a domain: letters, digits, dots and hyphens only, so it cannot reshape the token URL. */
 const DIRECTORY_ID = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
+/** Longest token URL accepted. */
+export const MAX_TOKEN_URL_CHARS = 2048;
+
 /** Checks a token URL's form (not its address: the network guard vets that). `null` when fine. */
 export function tokenUrlProblem(raw: string, allowInsecure: boolean): string | null {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    return 'tokenUrl is not a URL';
-  }
-  if (url.protocol !== 'https:' && !(allowInsecure && url.protocol === 'http:')) {
-    return 'tokenUrl must use https';
-  }
-  if (url.username !== '' || url.password !== '') return 'tokenUrl must not carry credentials';
-  if (url.hash !== '') return 'tokenUrl must not have a fragment';
-  return null;
+  const problem = httpsUrlProblem(raw, allowInsecure, MAX_TOKEN_URL_CHARS);
+  return problem === null ? null : `tokenUrl: ${problem}`;
 }
 
 /**

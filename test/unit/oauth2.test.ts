@@ -108,14 +108,14 @@ describe('oauth2Issues', () => {
       'smtp.oauth2.tokenUrl',
     );
     const http = { ...custom, tokenUrl: 'http://127.0.0.1:9000/token' };
-    expect(oauth2Issues(http, noRefresh)[0]?.message).toBe('tokenUrl must use https');
+    expect(oauth2Issues(http, noRefresh)[0]?.message).toBe('tokenUrl: URL must use https');
     expect(oauth2Issues(http, { hasRefreshToken: false, allowInsecure: true })).toEqual([]);
   });
 
   it('tokenUrlProblem refuses what is not a plain https URL', () => {
     expect(tokenUrlProblem('https://idp.example.com/token?tenant=1', false)).toBeNull();
-    expect(tokenUrlProblem('not a url', false)).toBe('tokenUrl is not a URL');
-    expect(tokenUrlProblem('ftp://idp.example.com/token', true)).toBe('tokenUrl must use https');
+    expect(tokenUrlProblem('not a url', false)).toBe('tokenUrl: not a valid URL');
+    expect(tokenUrlProblem('ftp://idp.example.com/token', true)).toBe('tokenUrl: URL must use https');
     expect(tokenUrlProblem('https://user:pw@idp.example.com/token', false)).toMatch(/credentials/);
     expect(tokenUrlProblem('https://idp.example.com/token#x', false)).toMatch(/fragment/);
   });
