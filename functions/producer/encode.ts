@@ -2,6 +2,7 @@
  * The queue message as the producer sends it: validated and normalized by the dispatcher's own parser (so
  * a message accepted here is one the dispatcher accepts), escaped for SQS, within SQS's size limit.
  */
+import { randomUUID } from 'node:crypto';
 import type { z } from 'zod';
 import { parseQueueMessage, type queueMessageSchema } from '../core/message';
 
@@ -55,14 +56,20 @@ export class ProducerValidationError extends ProducerError {
   }
 }
 
-/** A validated message ready to send: its body and that body's size in UTF-8 bytes. */
+/** A validated message ready to send: its body, that body's size in UTF-8 bytes, and its key. */
 export interface PreparedMessage {
   index: number;
   body: string;
   bytes: number;
+  /** The caller's idempotencyKey, or the random UUID set for it (docs/design.md §12). */
+  idempotencyKey: string;
 }
 
-/** Validates, normalizes and sizes one message; returns the body to send, else why not. Never throws. */
+/**
+ * Validates, normalizes and sizes one message; returns the body to send, else why not. Never throws.
+ * A message without `idempotencyKey` gets a random UUID: the body is then the same on every retry of
+ * its send (the SDK's or ours), so a send that reached SQS twice is still delivered once.
+ */
 export function prepareMessage(message: unknown, index: number): PreparedMessage | InvalidMessage {
   let json: string | undefined;
   try {
@@ -75,13 +82,14 @@ export function prepareMessage(message: unknown, index: number): PreparedMessage
   }
   const parsed = parseQueueMessage(json);
   if (!parsed.ok) return { index, field: parsed.field, rule: parsed.rule, detail: parsed.detail };
-  const body = toSqsText(JSON.stringify(parsed.message));
+  const idempotencyKey = parsed.message.idempotencyKey ?? randomUUID();
+  const body = toSqsText(JSON.stringify({ ...parsed.message, idempotencyKey }));
   const bytes = Buffer.byteLength(body, 'utf8');
   if (bytes > MAX_SQS_MESSAGE_BYTES) {
     const detail = `(body): must be at most ${MAX_SQS_MESSAGE_BYTES} bytes as sent to SQS, is ${bytes}`;
     return { index, field: '(body)', rule: 'max-bytes', detail };
   }
-  return { index, body, bytes };
+  return { index, body, bytes, idempotencyKey };
 }
 
 /**

@@ -12,7 +12,6 @@ import {
 } from '@aws-sdk/client-sqs';
 import { QueueError } from '../adapters/queue';
 import {
-  encodeQueueMessage,
   type InvalidMessage,
   MAX_SQS_MESSAGE_BYTES,
   type PreparedMessage as Prepared,
@@ -44,8 +43,8 @@ export interface ProducerOptions {
 }
 
 export interface BatchResult {
-  /** Sent messages by their index in the input, ascending. */
-  sent: { index: number; messageId: string }[];
+  /** Sent messages by their index in the input, ascending, with the key each was sent with. */
+  sent: { index: number; messageId: string; idempotencyKey: string }[];
   /**
    * Messages still unsent after the retries, or refused for good (an entry SQS blames on the sender, or a
    * whole call refused, e.g. QueueDoesNotExist: every entry of that call), ascending by index.
@@ -56,10 +55,14 @@ export interface BatchResult {
 export interface Producer {
   /**
    * Validates, then sends one message; throws ProducerValidationError or QueueError (after retries).
-   * A retried send may reach the queue twice (a network error after SQS took it): set `idempotencyKey`
-   * and the dispatcher delivers it once.
+   * A retried send may reach the queue twice (a network error after SQS took it); both copies carry the
+   * same `idempotencyKey` (the caller's, else a random UUID, returned here), so the dispatcher delivers
+   * it once. A caller that may itself call `enqueue` again for the same mail passes its own key.
    */
-  enqueue(message: QueueMessageInput, opts?: { delaySeconds?: number }): Promise<{ messageId: string }>;
+  enqueue(
+    message: QueueMessageInput,
+    opts?: { delaySeconds?: number },
+  ): Promise<{ messageId: string; idempotencyKey: string }>;
   /**
    * Validates all messages first: one invalid message throws ProducerValidationError and nothing is sent,
    * so a caller never has to work out which half of a batch went out. Then sends in SendMessageBatch calls
@@ -114,7 +117,7 @@ export function createProducer(options: ProducerOptions): Producer {
       const entry = byId.get(ok.Id ?? '');
       if (entry === undefined) continue;
       byId.delete(ok.Id ?? '');
-      sent.push({ index: entry.index, messageId: ok.MessageId ?? '' });
+      sent.push({ index: entry.index, messageId: ok.MessageId ?? '', idempotencyKey: entry.idempotencyKey });
     }
     for (const bad of output.Failed ?? []) {
       const entry = byId.get(bad.Id ?? '');
@@ -131,7 +134,8 @@ export function createProducer(options: ProducerOptions): Producer {
 
   return {
     async enqueue(message, opts = {}) {
-      const body = encodeQueueMessage(message);
+      const prepared = prepareMessage(message, 0);
+      if ('field' in prepared) throw new ProducerValidationError([prepared]);
       const delay = opts.delaySeconds;
       if (delay !== undefined && (!Number.isInteger(delay) || delay < 0 || delay > MAX_DELAY_SECONDS)) {
         const detail = `delaySeconds: must be a whole number of seconds in 0..${MAX_DELAY_SECONDS}`;
@@ -139,7 +143,7 @@ export function createProducer(options: ProducerOptions): Producer {
       }
       const command = new SendMessageCommand({
         QueueUrl: queueUrl,
-        MessageBody: body,
+        MessageBody: prepared.body,
         ...(delay === undefined ? {} : { DelaySeconds: delay }),
       });
       let output: SendMessageResult | undefined;
@@ -158,7 +162,7 @@ export function createProducer(options: ProducerOptions): Producer {
       if (output.MessageId === undefined) {
         throw new QueueError('SQS SendMessage returned no MessageId', 'NoMessageId');
       }
-      return { messageId: output.MessageId };
+      return { messageId: output.MessageId, idempotencyKey: prepared.idempotencyKey };
     },
 
     async enqueueBatch(messages) {

@@ -17,6 +17,7 @@ import {
   type QueueMessageInput,
 } from '../../functions/producer';
 import { runSend } from '../../infra/local/send';
+import { startHttpFaultProxy } from '../support/fault-proxy';
 import { type LocalSqs, startLocalSqs } from '../support/sqs';
 
 let sqs: LocalSqs;
@@ -39,13 +40,13 @@ afterAll(async () => {
 });
 
 /** A client of the test's own, so middleware added by one test never reaches another. */
-function newClient(): SQSClient {
+function newClient(options: { endpoint?: string; maxAttempts?: number } = {}): SQSClient {
   const client = new SQSClient({
-    endpoint: sqs.endpoint,
+    endpoint: options.endpoint ?? sqs.endpoint,
     region: 'us-east-1',
     credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
     useQueueUrlAsEndpoint: false,
-    maxAttempts: 1,
+    maxAttempts: options.maxAttempts ?? 1,
   });
   clients.push(client);
   return client;
@@ -103,6 +104,8 @@ function message(n: number, extra: Partial<QueueMessageInput> = {}): QueueMessag
   };
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
 const noSleep = async (): Promise<void> => {};
 
 /** The idempotency keys of the messages on a queue, sorted. */
@@ -157,6 +160,50 @@ describe('enqueue', () => {
     });
     await expect(badDelay).rejects.toMatchObject({ field: 'delaySeconds', rule: 'range' });
     expect(await sqs.receiveAll(queueUrl)).toEqual([]);
+  });
+
+  it('sets a random UUID as idempotencyKey when the caller gives none, and returns it', async () => {
+    // Prepare
+    const queueUrl = await freshQueue();
+    const producer = createProducer({ sqs: newClient(), queueUrl });
+    const { idempotencyKey: _none, ...withoutKey } = message(1);
+
+    // Act
+    const first = await producer.enqueue(withoutKey);
+    const second = await producer.enqueue(withoutKey);
+    const own = await producer.enqueue(message(2, { idempotencyKey: 'form-4711' }));
+    const batch = await producer.enqueueBatch([withoutKey]);
+
+    // Assess
+    expect(first.idempotencyKey).toMatch(UUID);
+    expect(second.idempotencyKey).not.toBe(first.idempotencyKey);
+    expect(own.idempotencyKey).toBe('form-4711');
+    const batchKey = batch.sent[0]?.idempotencyKey ?? '';
+    expect(batchKey).toMatch(UUID);
+    expect(await keysOn(queueUrl)).toEqual(
+      [first.idempotencyKey, second.idempotencyKey, 'form-4711', batchKey].sort(),
+    );
+  });
+
+  it('keeps one key when the SDK retries a SendMessage whose answer was lost: both copies are one mail', async () => {
+    // Prepare: SQS takes the first SendMessage but its answer never arrives; the SDK sends it again.
+    const proxy = await startHttpFaultProxy(sqs.endpoint);
+    const queueUrl = await freshQueue();
+    const producer = createProducer({
+      sqs: newClient({ endpoint: proxy.url, maxAttempts: 3 }),
+      queueUrl,
+      maxRetries: 0,
+    });
+    proxy.set({ fault: { type: 'lose-response' }, when: (r) => r.target.endsWith('SendMessage'), times: 1 });
+    const { idempotencyKey: _none, ...withoutKey } = message(1);
+
+    // Act
+    const sent = await producer.enqueue(withoutKey).finally(() => proxy.close());
+
+    // Assess
+    expect(proxy.stats.faults).toEqual({ 'lose-response': 1 });
+    expect(sent.idempotencyKey).toMatch(UUID);
+    expect(await keysOn(queueUrl)).toEqual([sent.idempotencyKey, sent.idempotencyKey]);
   });
 
   it('throws a QueueError with the SDK error name when the queue does not exist', async () => {
