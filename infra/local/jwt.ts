@@ -18,7 +18,10 @@ export interface LocalIssuer {
     tenantId: string,
     options?: { admin?: boolean; expiresIn?: string; extra?: JWTPayload },
   ): Promise<string>;
-  /** Verifies as API Gateway's JWT authorizer does: signature, alg allow-list, issuer, audience, expiry. */
+  /**
+   * Verifies as API Gateway's JWT authorizer does: signature, alg allow-list, issuer, audience, and an
+   * `exp` after now (a token without `exp` is refused, as API Gateway refuses it).
+   */
   verify(token: string): Promise<JWTPayload>;
   /** The private key, for tests that forge tokens with other claims. */
   signingKey: Key;
@@ -71,6 +74,7 @@ function issuerFrom(privateKey: Key, publicKey: Key): LocalIssuer {
         issuer: LOCAL_ISSUER,
         audience: LOCAL_AUDIENCE,
         algorithms: [LOCAL_ALG],
+        requiredClaims: ['exp'],
       });
       return payload;
     },

@@ -84,6 +84,18 @@ describe('local HTTP API gateway', () => {
       async () =>
         `Bearer ${await forged({}, (j) => j.setExpirationTime(Math.floor(Date.now() / 1000) - 60))}`,
     ],
+    [
+      'no exp',
+      async () => {
+        const jwt = await new SignJWT({ tenant_id: 'acme' })
+          .setProtectedHeader({ alg: LOCAL_ALG })
+          .setIssuer(LOCAL_ISSUER)
+          .setAudience(LOCAL_AUDIENCE)
+          .setIssuedAt()
+          .sign(issuer.signingKey);
+        return `Bearer ${jwt}`;
+      },
+    ],
     ['wrong issuer', async () => `Bearer ${await forged({}, (j) => j.setIssuer('https://evil.example'))}`],
     ['wrong audience', async () => `Bearer ${await forged({}, (j) => j.setAudience('other-api'))}`],
     [
