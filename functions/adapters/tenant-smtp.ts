@@ -1,120 +1,197 @@
-import net from 'node:net';
-import type tls from 'node:tls';
 import { createTransport } from 'nodemailer';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import type Mail from 'nodemailer/lib/mailer';
-import type { SMTPPoolOptions, SMTPPoolSentMessageInfo } from 'nodemailer/lib/smtp-pool';
-import type { SmtpErrorInfo, SmtpPhase } from '../core/types';
-import { describeFailure, redactor, refusalsOf } from './tenant-smtp-session';
-import { ConnectFailure, type ConnectionSlot, createConnector } from './tenant-smtp-socket';
+import type { SentMessageInfo } from 'nodemailer/lib/smtp-transport';
 import type {
   OutgoingMail,
   SmtpCallOptions,
+  SmtpCredential,
+  SmtpCredentials,
   SmtpSendOutcome,
+  SmtpTarget,
   SmtpVerifyOutcome,
   TenantSmtpSender,
-  TenantSmtpSenderOptions,
-  TenantSmtpTarget,
-} from './tenant-smtp-types';
+} from '../core/ports';
+import type { SmtpErrorInfo } from '../core/types';
+import { describeFailure, redactor, refusalsOf } from './tenant-smtp-session';
+import { ConnectFailure, type ConnectionSlot } from './tenant-smtp-socket';
+import {
+  type ConnectionBasics,
+  credentialOf,
+  isFailure,
+  refuseConfig,
+  secretsOf,
+  timeoutInfo,
+  transportOptions,
+} from './tenant-smtp-transport';
+import type { SenderTimeouts, TenantSmtpSenderOptions } from './tenant-smtp-types';
 
 export type { VetHost } from './tenant-smtp-socket';
-export type {
-  OutgoingMail,
-  SenderLogger,
-  SmtpCallOptions,
-  SmtpSendOutcome,
-  SmtpVerifyOutcome,
-  TenantSmtpSender,
-  TenantSmtpSenderOptions,
-  TenantSmtpTarget,
-} from './tenant-smtp-types';
+export type { SenderLogger, TenantSmtpSenderOptions } from './tenant-smtp-types';
 
+/** A transport the sender sends through: a tenant's pool, or a connection of a single check. */
+type AnyTransport = Mail<SentMessageInfo>;
+
+/** One tenant's kept pool: one connection, one message at a time, for one config version. */
 interface Pool {
-  fingerprint: string;
-  password: string;
-  transport: Mail<SMTPPoolSentMessageInfo, SMTPPoolOptions>;
+  configVersion: number;
+  transport: AnyTransport;
   slot: ConnectionSlot;
   redact: (text: string) => string;
 }
 
-type Timeouts = { connectMs: number; socketMs: number };
+/** When a call began, until when it may run, and how it answers a failure before any connection. */
+interface Call {
+  started: number;
+  deadline: number;
+  credentials: SmtpCredentials;
+}
 
-function timeoutInfo(phase: SmtpPhase, message: string): SmtpErrorInfo {
-  return { phase, code: 'ETIMEDOUT', message };
+const DEFAULT_TIMEOUTS: SenderTimeouts = { connectMs: 10_000, socketMs: 30_000 };
+
+/** An unused slot: no connection yet, no deadline yet. */
+function newSlot(deadline = Number.POSITIVE_INFINITY): ConnectionSlot {
+  return { tracker: undefined, deadline };
+}
+
+function redactorFor(credential: SmtpCredential): (text: string) => string {
+  const { user, secrets } = secretsOf(credential);
+  return redactor(user, secrets[0] ?? '');
+}
+
+/**
+ * Sends one message through `transport` before `deadline` and reads the outcome from nodemailer's
+ * answer plus the slot's tracker (which step was waiting, which recipients were taken). The deadline
+ * cuts whatever still runs: the connection is destroyed and the step it was in is reported.
+ */
+function transmit(
+  transport: AnyTransport,
+  slot: ConnectionSlot,
+  redact: (text: string) => string,
+  mail: OutgoingMail,
+  call: Call,
+  now: () => number,
+): Promise<SmtpSendOutcome> {
+  const remaining = call.deadline - now();
+  slot.deadline = call.deadline;
+  slot.tracker?.beginMessage();
+  const controller = new AbortController();
+  let cut: SmtpErrorInfo | undefined;
+  const timer = Number.isFinite(remaining)
+    ? setTimeout(() => {
+        cut = timeoutInfo(
+          slot.tracker?.current() ?? 'CONNECT',
+          `deadline reached after ${now() - call.started} ms`,
+        );
+        controller.abort();
+        slot.tracker?.abort();
+      }, remaining)
+    : undefined;
+  return new Promise<SmtpSendOutcome>((resolve) => {
+    transport.sendMail(
+      { envelope: { from: mail.from, to: mail.to }, raw: mail.raw, signal: controller.signal },
+      (err, info) => {
+        clearTimeout(timer);
+        // Read the tracker now, synchronously: it describes the connection that just failed.
+        const tracker = slot.tracker;
+        const durationMs = now() - call.started;
+        if (err) {
+          const failure = err as NodemailerError;
+          const error =
+            cut ?? (err instanceof ConnectFailure ? err.info : describeFailure(failure, tracker, redact));
+          const accepted = [...(tracker?.accepted ?? [])];
+          const refused = refusalsOf(failure.rejectedErrors, tracker, redact);
+          resolve({ ok: false, error, accepted, refused, durationMs });
+          return;
+        }
+        resolve({
+          ok: true,
+          accepted: [...(info.accepted ?? [])].map(String),
+          refused: refusalsOf(info.rejectedErrors, tracker, redact),
+          response: redact(info.response ?? ''),
+          ...(info.serverMessageId !== undefined && { messageId: info.serverMessageId }),
+          durationMs,
+        });
+      },
+    );
+  });
+}
+
+/** Connects, secures and authenticates through a fresh single-connection transport, then closes it. */
+function check(
+  transport: AnyTransport,
+  slot: ConnectionSlot,
+  redact: (text: string) => string,
+  call: Call,
+  now: () => number,
+): Promise<SmtpVerifyOutcome> {
+  const remaining = call.deadline - now();
+  const done = (error?: SmtpErrorInfo): SmtpVerifyOutcome => {
+    const durationMs = now() - call.started;
+    return error ? { ok: false, error, durationMs } : { ok: true, durationMs };
+  };
+  return new Promise<SmtpVerifyOutcome>((resolve) => {
+    const timer = Number.isFinite(remaining)
+      ? setTimeout(() => {
+          resolve(done(timeoutInfo(slot.tracker?.current() ?? 'CONNECT', 'deadline reached')));
+          slot.tracker?.abort();
+        }, remaining)
+      : undefined;
+    transport.verify((err) => {
+      clearTimeout(timer);
+      if (!err) return resolve(done());
+      const failure = err as NodemailerError;
+      resolve(
+        done(err instanceof ConnectFailure ? err.info : describeFailure(failure, slot.tracker, redact)),
+      );
+    });
+  });
 }
 
 /**
  * Builds the tenant SMTP sender: one nodemailer pool per tenant and config version (one connection,
  * one message at a time, so the phase tracker always belongs to the message in flight), each new
  * connection vetted and made to the vetted address with the certificate checked against the host name.
- * `connectMs` bounds vetting, connecting, TLS and the greeting together, `socketMs` any silence after;
- * a call's `deadline` cuts whatever is still running (the pool's own timers cannot be set per call).
+ * The login comes from the credentials port when a pool or a check connection is opened. `connectMs`
+ * bounds vetting, connecting, TLS and the greeting together, `socketMs` any silence after; a call's
+ * `deadline` cuts whatever is still running (the pool's own timers cannot be set per call).
  */
 export function createTenantSmtpSender(options: TenantSmtpSenderOptions): TenantSmtpSender {
   const { clock } = options;
-  const defaults: Timeouts = {
-    connectMs: options.timeouts?.connectMs ?? 10_000,
-    socketMs: options.timeouts?.socketMs ?? 30_000,
-  };
+  const now = () => clock.now();
+  const timeouts: SenderTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
+  const basics: ConnectionBasics = { vet: options.vet, clock, ca: options.tls?.ca, name: options.name };
   const pools = new Map<string, Pool>();
-  const turns = new Map<string, Promise<void>>();
 
-  function transportOptions(
-    target: TenantSmtpTarget,
-    slot: ConnectionSlot,
-    redact: (text: string) => string,
-    timeouts: Timeouts,
-  ): SMTPPoolOptions {
-    // SNI and the certificate check use the configured name; an IP literal is checked as the IP.
-    const tlsOptions: tls.ConnectionOptions = {
-      rejectUnauthorized: true,
-      minVersion: 'TLSv1.2',
-      ...(!net.isIP(target.host) && { servername: target.host }),
-      ...(options.tls?.ca !== undefined && { ca: options.tls.ca }),
-    };
-    const { host, port, security } = target;
-    const connector = createConnector(
-      {
-        vet: options.vet,
-        clock,
-        host,
-        port,
-        security,
-        tls: tlsOptions,
-        connectMs: timeouts.connectMs,
-        redact,
-      },
-      slot,
-    );
+  function startCall(opts: SmtpCallOptions): Call {
     return {
-      port: target.port,
-      secure: target.security === 'tls',
-      requireTLS: target.security === 'starttls',
-      ignoreTLS: target.security === 'none',
-      ...(options.name !== undefined && { name: options.name }),
-      auth: { user: target.username, pass: target.password },
-      // Credentials are configured, so authenticate even if the server does not advertise AUTH.
-      forceAuth: true,
-      tls: tlsOptions,
-      connectionTimeout: timeouts.connectMs,
-      greetingTimeout: timeouts.connectMs,
-      socketTimeout: timeouts.socketMs,
-      transactionLog: true,
-      getSocket: connector,
-      disableFileAccess: true,
-      disableUrlAccess: true,
+      started: now(),
+      deadline: opts.deadline ?? Number.POSITIVE_INFINITY,
+      credentials: opts.credentials ?? options.credentials,
     };
   }
 
-  function refuseConfig(target: TenantSmtpTarget): SmtpErrorInfo | undefined {
-    if (target.security === 'none' && options.allowInsecure !== true) {
-      return {
-        phase: 'CONFIG',
-        code: 'ECONFIG',
-        message: "security 'none' is allowed only for local development (TENANT_SMTP_ALLOW_PRIVATE)",
-      };
-    }
-    return undefined;
+  function failedSend(call: Call, error: SmtpErrorInfo): SmtpSendOutcome {
+    return { ok: false, error, accepted: [], refused: [], durationMs: now() - call.started };
+  }
+
+  /** Checks the config, then asks for the credential: either may end the call before any connection. */
+  async function prepare(target: SmtpTarget, call: Call): Promise<SmtpCredential | SmtpErrorInfo> {
+    const refused = refuseConfig(target, options.allowInsecure === true);
+    if (refused) return refused;
+    if (call.deadline - now() <= 0) return timeoutInfo('CONNECT', 'deadline reached before the send started');
+    return credentialOf(call.credentials, target, call.deadline, clock);
+  }
+
+  /** A refused login may mean a stale credential (an expired token): the port forgets it. */
+  function afterFailure(target: SmtpTarget, call: Call, error: SmtpErrorInfo, durationMs: number): void {
+    if (error.phase === 'AUTH' && error.code === 'EAUTH') call.credentials.invalidate(target);
+    options.logger?.warn('tenant smtp send failed', {
+      tenantId: target.tenantId,
+      configVersion: target.configVersion,
+      ...error,
+      durationMs,
+    });
   }
 
   function closePool(tenantId: string): void {
@@ -124,198 +201,100 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
     pool.transport.close({ force: true });
   }
 
-  function poolFor(target: TenantSmtpTarget): Pool {
-    const fingerprint = [
-      target.configVersion,
-      target.host,
-      target.port,
-      target.security,
-      target.username,
-    ].join('\n');
-    const existing = pools.get(target.tenantId);
-    if (existing && existing.fingerprint === fingerprint && existing.password === target.password)
-      return existing;
-    closePool(target.tenantId);
-    const slot: ConnectionSlot = { tracker: undefined, deadline: Number.POSITIVE_INFINITY };
-    const redact = redactor(target.username, target.password);
+  function openPool(target: SmtpTarget, credential: SmtpCredential): Pool {
+    const slot = newSlot();
+    const redact = redactorFor(credential);
     const transport = createTransport({
-      ...transportOptions(target, slot, redact, defaults),
+      ...transportOptions(basics, target, credential, slot, redact, timeouts),
       pool: true,
       maxConnections: 1,
       // One retry on a new connection when a reused one turns out dead before any byte of the message.
       maxRequeues: 1,
-    });
+    }) as AnyTransport;
     // Every failure reaches the send callback; a stray 'error' event must not crash the container.
     transport.on('error', () => undefined);
-    const pool: Pool = { fingerprint, password: target.password, transport, slot, redact };
+    const pool: Pool = { configVersion: target.configVersion, transport, slot, redact };
     pools.set(target.tenantId, pool);
     return pool;
   }
 
-  /** Runs `work` when the tenant's previous send is done, unless the deadline comes first. */
-  async function inTurn<T>(
-    tenantId: string,
-    deadline: number,
-    work: () => Promise<T>,
-    late: () => T,
-  ): Promise<T> {
-    const previous = turns.get(tenantId) ?? Promise.resolve();
-    let release = (): void => undefined;
-    const mine = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const tail = previous.then(() => mine);
-    turns.set(tenantId, tail);
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const waitMs = deadline - clock.now();
-      const ready = await Promise.race([
-        previous.then(() => true),
-        new Promise<boolean>((resolve) => {
-          if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(false), Math.max(0, waitMs));
-        }),
-      ]);
-      clearTimeout(timer);
-      return ready ? await work() : late();
-    } finally {
-      release();
-      if (turns.get(tenantId) === tail) turns.delete(tenantId);
-    }
+  /** The tenant's pool for this config version; a pool of an older version is closed first. */
+  async function poolFor(target: SmtpTarget, call: Call): Promise<Pool | SmtpErrorInfo> {
+    const existing = pools.get(target.tenantId);
+    if (existing && existing.configVersion === target.configVersion) return existing;
+    closePool(target.tenantId);
+    const credential = await prepare(target, call);
+    return isFailure(credential) ? credential : openPool(target, credential);
   }
 
-  async function sendNow(
-    target: TenantSmtpTarget,
-    mail: OutgoingMail,
-    deadline: number,
-    started: number,
-    failed: (error: SmtpErrorInfo) => SmtpSendOutcome,
-  ): Promise<SmtpSendOutcome> {
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) return failed(timeoutInfo('CONNECT', 'deadline reached before the send started'));
-    const pool = poolFor(target);
-    const { slot, redact } = pool;
-    slot.deadline = deadline;
-    slot.tracker?.beginMessage();
-    const controller = new AbortController();
-    let cut: SmtpErrorInfo | undefined;
-    const timer = Number.isFinite(remaining)
-      ? setTimeout(() => {
-          cut = timeoutInfo(
-            slot.tracker?.current() ?? 'CONNECT',
-            `deadline reached after ${clock.now() - started} ms`,
-          );
-          controller.abort();
-          slot.tracker?.abort();
-        }, remaining)
-      : undefined;
-    const outcome = await new Promise<SmtpSendOutcome>((resolve) => {
-      pool.transport.sendMail(
-        { envelope: { from: mail.from, to: mail.to }, raw: mail.raw, signal: controller.signal },
-        (err, info) => {
-          // Read the tracker now, synchronously: it describes the connection that just failed.
-          const tracker = slot.tracker;
-          const durationMs = clock.now() - started;
-          if (err) {
-            const failure = err as NodemailerError;
-            const error =
-              cut ?? (err instanceof ConnectFailure ? err.info : describeFailure(failure, tracker, redact));
-            const accepted = [...(tracker?.accepted ?? [])];
-            const refused = refusalsOf(failure.rejectedErrors, tracker, redact);
-            resolve({ ok: false, error, accepted, refused, durationMs });
-            return;
-          }
-          const refused = refusalsOf(info.rejectedErrors, tracker, redact);
-          resolve({
-            ok: true,
-            accepted: [...(info.accepted ?? [])],
-            refused,
-            response: redact(info.response ?? ''),
-            ...(info.serverMessageId !== undefined && { messageId: info.serverMessageId }),
-            durationMs,
-          });
-        },
-      );
-    });
-    clearTimeout(timer);
+  async function send(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
+    const call = startCall(opts);
+    const pool = await poolFor(target, call);
+    if (!('transport' in pool)) return failedSend(call, pool);
+    const outcome = await transmit(pool.transport, pool.slot, pool.redact, mail, call, now);
     if (!outcome.ok) {
-      // The next attempt starts over: new connection, host vetted again.
+      // The next attempt starts over: new connection, host vetted again, credential asked again.
       closePool(target.tenantId);
-      options.logger?.warn('tenant smtp send failed', {
-        tenantId: target.tenantId,
-        configVersion: target.configVersion,
-        ...outcome.error,
-        durationMs: outcome.durationMs,
-      });
+      afterFailure(target, call, outcome.error, outcome.durationMs);
     }
     return outcome;
   }
 
-  async function send(target: TenantSmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
-    const started = clock.now();
-    const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
-    const failed = (error: SmtpErrorInfo): SmtpSendOutcome => ({
-      ok: false,
-      error,
-      accepted: [],
-      refused: [],
-      durationMs: clock.now() - started,
-    });
-    const refused = refuseConfig(target);
-    if (refused) return failed(refused);
-    return inTurn(
-      target.tenantId,
-      deadline,
-      () => sendNow(target, mail, deadline, started, failed),
-      () =>
-        failed(
-          timeoutInfo('CONNECT', 'deadline reached while an earlier message of this tenant was sending'),
-        ),
-    );
+  /** Runs `work` over a transport of its own (no pool), timeouts clipped to the call's deadline. */
+  async function withOwnConnection<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
+    target: SmtpTarget,
+    opts: SmtpCallOptions,
+    work: (
+      transport: AnyTransport,
+      slot: ConnectionSlot,
+      redact: (text: string) => string,
+      call: Call,
+    ) => Promise<T>,
+  ): Promise<T | SmtpSendOutcome> {
+    const call = startCall(opts);
+    const credential = await prepare(target, call);
+    if (isFailure(credential)) return failedSend(call, credential);
+    const remaining = call.deadline - now();
+    const clipped: SenderTimeouts = {
+      connectMs: Math.max(1, Math.min(timeouts.connectMs, remaining)),
+      socketMs: Math.max(1, Math.min(timeouts.socketMs, remaining)),
+    };
+    const slot = newSlot(call.deadline);
+    const redact = redactorFor(credential);
+    const transport = createTransport(
+      transportOptions(basics, target, credential, slot, redact, clipped),
+    ) as AnyTransport;
+    transport.on('error', () => undefined);
+    try {
+      const outcome = await work(transport, slot, redact, call);
+      if (!outcome.ok && outcome.error.phase === 'AUTH' && outcome.error.code === 'EAUTH') {
+        call.credentials.invalidate(target);
+      }
+      return outcome;
+    } finally {
+      transport.close();
+    }
   }
 
-  async function verify(target: TenantSmtpTarget, opts: SmtpCallOptions = {}): Promise<SmtpVerifyOutcome> {
-    const started = clock.now();
-    const deadline = opts.deadline ?? Number.POSITIVE_INFINITY;
-    const done = (error?: SmtpErrorInfo): SmtpVerifyOutcome =>
-      error
-        ? { ok: false, error, durationMs: clock.now() - started }
-        : { ok: true, durationMs: clock.now() - started };
-    const refused = refuseConfig(target);
-    if (refused) return done(refused);
-    const remaining = deadline - clock.now();
-    if (remaining <= 0) return done(timeoutInfo('CONNECT', 'deadline reached before the check started'));
-    // Own connection, not the pool: a check of an unsaved config must not touch the cached transport.
-    const slot: ConnectionSlot = { tracker: undefined, deadline };
-    const redact = redactor(target.username, target.password);
-    const clipped: Timeouts = {
-      connectMs: Math.max(1, Math.min(defaults.connectMs, remaining)),
-      socketMs: Math.max(1, Math.min(defaults.socketMs, remaining)),
-    };
-    const transport = createTransport(transportOptions(target, slot, redact, clipped));
-    transport.on('error', () => undefined);
-    const outcome = await new Promise<SmtpVerifyOutcome>((resolve) => {
-      const timer = Number.isFinite(remaining)
-        ? setTimeout(() => {
-            resolve(done(timeoutInfo(slot.tracker?.current() ?? 'CONNECT', 'deadline reached')));
-            slot.tracker?.abort();
-          }, remaining)
-        : undefined;
-      transport.verify((err) => {
-        clearTimeout(timer);
-        if (!err) return resolve(done());
-        const failure = err as NodemailerError;
-        resolve(
-          done(err instanceof ConnectFailure ? err.info : describeFailure(failure, slot.tracker, redact)),
-        );
-      });
-    });
-    transport.close();
-    return outcome;
+  async function verify(target: SmtpTarget, opts: SmtpCallOptions = {}): Promise<SmtpVerifyOutcome> {
+    const outcome = await withOwnConnection(target, opts, (transport, slot, redact, call) =>
+      check(transport, slot, redact, call, now),
+    );
+    return outcome.ok
+      ? { ok: true, durationMs: outcome.durationMs }
+      : { ok: false, error: outcome.error, durationMs: outcome.durationMs };
+  }
+
+  function sendOnce(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
+    return withOwnConnection(target, opts, (transport, slot, redact, call) =>
+      transmit(transport, slot, redact, mail, call, now),
+    ) as Promise<SmtpSendOutcome>;
   }
 
   return {
     send,
     verify,
+    sendOnce,
     invalidate: closePool,
     close() {
       for (const tenantId of [...pools.keys()]) closePool(tenantId);

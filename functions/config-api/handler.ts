@@ -5,6 +5,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { createDynamoStore } from '../adapters/dynamo-store';
 import { createKmsCipher } from '../adapters/kms-cipher';
+import { createKmsCredentials } from '../adapters/kms-credentials';
 import { createNetworkGuard } from '../adapters/network-guard';
 import { createTenantSmtpSender } from '../adapters/tenant-smtp';
 import { systemClock } from '../core/types';
@@ -27,12 +28,15 @@ function buildApi(): ConfigApiHandler {
     marshallOptions: { removeUndefinedValues: true },
   });
   const guard = createNetworkGuard({ allowPrivate: settings.allowPrivateSmtp });
+  const cipher = createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock });
   return createConfigApi({
     store: createDynamoStore({ doc, tableName: settings.tableName, clock }),
-    cipher: createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock }),
+    cipher,
     guard,
     smtp: createTenantSmtpSender({
       vet: guard.vet,
+      // A stored config's password is decrypted when the test connects; a typed one comes per call.
+      credentials: createKmsCredentials(cipher),
       clock,
       allowInsecure: settings.allowPrivateSmtp,
       timeouts: { connectMs: 10_000, socketMs: 15_000 },

@@ -1,16 +1,17 @@
 import { buildMime } from '../adapters/mime';
+import { classifySmtpFailure } from '../core/classify';
 import type {
+  SmtpCallOptions,
   SmtpSendOutcome,
+  SmtpTarget,
   SmtpVerifyOutcome,
   TenantSmtpSender,
-  TenantSmtpTarget,
-} from '../adapters/tenant-smtp';
-import { classifySmtpFailure } from '../core/classify';
+} from '../core/ports';
 import type { SmtpErrorInfo } from '../core/types';
 import type { TestResult } from './schemas';
 
 /** The tenant SMTP sender as the test endpoint uses it (the dispatcher's own, guarded at connect time). */
-export type SmtpTester = Pick<TenantSmtpSender, 'verify' | 'send' | 'invalidate'>;
+export type SmtpTester = Pick<TenantSmtpSender, 'verify' | 'sendOnce'>;
 
 /** The cap (docs/design.md §11 Timeouts) on everything the test endpoint does against a tenant server. */
 export const MAX_TEST_BUDGET_MS = 15_000;
@@ -47,18 +48,16 @@ function fromHeader(address: string, name: string | undefined): string {
 
 /**
  * Connect, TLS and AUTH against the tenant server (and one test message with `sendTo`) before
- * `deadline` (epoch ms); never throws for a tenant-side failure.
+ * `opts.deadline`, over a connection of its own (nothing kept in the API's container); never throws
+ * for a tenant-side failure.
  */
 export async function runSmtpTest(
   smtp: SmtpTester,
-  target: TenantSmtpTarget,
-  deadline: number,
+  target: SmtpTarget,
+  opts: SmtpCallOptions,
   mail: TestMail | undefined,
 ): Promise<TestResult> {
-  if (!mail) {
-    const outcome = await smtp.verify(target, { deadline });
-    return resultOf(outcome);
-  }
+  if (!mail) return resultOf(await smtp.verify(target, opts));
   const built = await buildMime({
     from: fromHeader(mail.fromAddress, mail.fromName),
     to: [mail.sendTo],
@@ -69,15 +68,10 @@ export async function runSmtpTest(
       `This test message went out through your own SMTP server (${target.host}) to check your ` +
       'sender settings. No action is needed.\r\n',
   });
-  try {
-    const outcome = await smtp.send(
-      target,
-      { from: mail.fromAddress, to: [mail.sendTo], raw: built.raw },
-      { deadline },
-    );
-    return resultOf(outcome);
-  } finally {
-    // The pooled connection of a test must not linger in the API's container.
-    smtp.invalidate(target.tenantId);
-  }
+  const outcome = await smtp.sendOnce(
+    target,
+    { from: mail.fromAddress, to: [mail.sendTo], raw: built.raw },
+    opts,
+  );
+  return resultOf(outcome);
 }

@@ -1,13 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { CredentialsError } from '../adapters/errors';
+import type { SmtpCredential, SmtpCredentials } from '../core/ports';
 import type { SenderConfig, SmtpSecurity } from '../core/types';
-import { TIMED_OUT, within } from './deadline';
 import type { RouteContext } from './deps';
 import { RateLimitedError, UnprocessableError } from './errors';
 import { json, parseJsonBody, parseWith } from './http';
 import { smtpTestBodySchema, storedTestBodySchema, type TestResult } from './schemas';
 import { checkSecurity, GUARD_TIMEOUT_MS, guardHost, storedCiphertextFor } from './sender-rules';
-import { failedResult, MAX_TEST_BUDGET_MS, runSmtpTest } from './smtp-test';
+import { MAX_TEST_BUDGET_MS, runSmtpTest } from './smtp-test';
 
 /** Time left to the Lambda's own deadline that the test never eats into (to answer at all). */
 const ANSWER_RESERVE_MS = 1_000;
@@ -106,9 +105,8 @@ export async function testSenderRoute({
     }
   }
 
-  const password = await passwordOf(deps, tenantId, subject.secret, left(), started);
-  if (typeof password !== 'string') return answer(deps, tenantId, password);
-
+  // A typed password is the credential itself; a stored one is decrypted by the sender's credentials
+  // port when it connects, within the same deadline.
   const target = {
     tenantId,
     configVersion: stored?.version ?? 0,
@@ -116,8 +114,12 @@ export async function testSenderRoute({
     port: subject.port,
     security: subject.security,
     username: subject.username,
-    password,
+    ...('ciphertext' in subject.secret && { passwordCiphertext: subject.secret.ciphertext }),
   };
+  const typed: SmtpCredentials | undefined =
+    'password' in subject.secret
+      ? typedPassword({ type: 'password', user: subject.username, pass: subject.secret.password })
+      : undefined;
   const mail =
     subject.sendTo === undefined
       ? undefined
@@ -126,29 +128,12 @@ export async function testSenderRoute({
           fromAddress: subject.fromAddress,
           ...(subject.fromName !== undefined ? { fromName: subject.fromName } : {}),
         };
-  return answer(deps, tenantId, await runSmtpTest(deps.smtp, target, deadline, mail));
+  return answer(deps, tenantId, await runSmtpTest(deps.smtp, target, { deadline, credentials: typed }, mail));
 }
 
-/** The password to test with: as typed, or the stored one decrypted within `ms` (else a failed result). */
-async function passwordOf(
-  deps: RouteContext['deps'],
-  tenantId: string,
-  secret: TestSubject['secret'],
-  ms: number,
-  started: number,
-): Promise<string | TestResult> {
-  if ('password' in secret) return secret.password;
-  const failed = (code: string, message: string) =>
-    failedResult({ phase: 'DECRYPT', code, message }, deps.clock.now() - started);
-  try {
-    const plaintext = await within(deps.cipher.decryptPassword(tenantId, secret.ciphertext), ms);
-    if (plaintext === TIMED_OUT)
-      return failed('ETIMEDOUT', 'the stored password could not be decrypted in time');
-    return plaintext;
-  } catch (err) {
-    if (!(err instanceof CredentialsError)) throw err;
-    return failed(err.code, 'the stored password could not be decrypted');
-  }
+/** An unsaved config's password as the credentials port the sender asks: nothing to fetch or forget. */
+function typedPassword(credential: SmtpCredential): SmtpCredentials {
+  return { credentialFor: async () => credential, invalidate: () => undefined };
 }
 
 function answer(

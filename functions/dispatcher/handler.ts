@@ -8,6 +8,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createDynamoStore } from '../adapters/dynamo-store';
 import { createKmsCipher } from '../adapters/kms-cipher';
+import { createKmsCredentials } from '../adapters/kms-credentials';
 import { createNetworkGuard } from '../adapters/network-guard';
 import { createQueueAdapter } from '../adapters/queue';
 import { createSesSender } from '../adapters/ses-sender';
@@ -35,9 +36,12 @@ function build(): DispatchHandler {
   });
   return createDispatcher({
     store: createDynamoStore({ doc, tableName: settings.tableName, clock }),
-    cipher: createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock }),
     smtp: createTenantSmtpSender({
       vet: guard.vet,
+      // KMS decrypts (and caches per container) the password when the sender opens a connection.
+      credentials: createKmsCredentials(
+        createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock }),
+      ),
       clock,
       allowInsecure: settings.allowPrivateSmtp,
       logger,

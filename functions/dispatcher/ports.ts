@@ -1,17 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoStore } from '../adapters/dynamo-store';
-import type { KmsCipher } from '../adapters/kms-cipher';
 import type { QueueAdapter } from '../adapters/queue';
 import type { SesSender } from '../adapters/ses-sender';
-import type { TenantSmtpSender } from '../adapters/tenant-smtp';
 import type { PlatformSender } from '../core/fallback';
+import type { TenantSmtpSender } from '../core/ports';
 import type { Clock, HealthState, SenderConfig } from '../core/types';
 
 /** Everything the dispatcher talks to, built once per container by the handler (or by a test). */
 export interface DispatcherDeps {
   store: DynamoStore;
-  cipher: KmsCipher;
   smtp: TenantSmtpSender;
   ses: SesSender;
   queue: QueueAdapter;

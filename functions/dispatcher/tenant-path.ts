@@ -1,6 +1,5 @@
-import { CredentialsError } from '../adapters/errors';
-import type { SmtpSendOutcome } from '../adapters/tenant-smtp';
 import { classifyRecipientRefusal, classifySmtpFailure, isFinalRefusal } from '../core/classify';
+import type { SmtpSendOutcome } from '../core/ports';
 import type { FailureRecord, RecipientRefusal, SenderConfig, SmtpSettings } from '../core/types';
 import type { DispatcherDeps } from './ports';
 import { allOf, onlyThese, type Recipients, without } from './recipients';
@@ -30,34 +29,15 @@ export interface TenantSendInput {
   deadline: number;
 }
 
-/** Decrypts the tenant's password and sends through its server; every outcome comes back as data. */
+/**
+ * Sends through the tenant's server (the sender asks the credentials port for the login when it opens a
+ * connection); every outcome, a credentials failure included, comes back as data.
+ */
 export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput): Promise<TenantAttempt> {
   const { tenantId, config, owed } = input;
-  const started = deps.clock.now();
-  let password: string;
-  try {
-    password = await deps.cipher.decryptPassword(tenantId, config.smtp.passwordCiphertext, {
-      deadline: input.deadline,
-    });
-  } catch (err) {
-    const code = err instanceof CredentialsError ? err.code : 'KMSError';
-    const failure = classifySmtpFailure({
-      phase: 'DECRYPT',
-      code,
-      message: 'the SMTP password could not be decrypted',
-    });
-    return failed(owed, failure, deps.clock.now() - started);
-  }
+  const { host, port, security, username, passwordCiphertext } = config.smtp;
   const outcome = await deps.smtp.send(
-    {
-      tenantId,
-      configVersion: config.version,
-      host: config.smtp.host,
-      port: config.smtp.port,
-      security: config.smtp.security,
-      username: config.smtp.username,
-      password,
-    },
+    { tenantId, configVersion: config.version, host, port, security, username, passwordCiphertext },
     { from: config.smtp.fromAddress, to: allOf(owed), raw: input.raw },
     { deadline: input.deadline },
   );

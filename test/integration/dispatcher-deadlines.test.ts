@@ -2,6 +2,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KmsCipher } from '../../functions/adapters/kms-cipher';
+import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 
@@ -99,7 +100,7 @@ describe('dispatcher: the invocation deadline', () => {
         return f.cipher.decryptPassword(tenantId, ciphertext, opts);
       },
     };
-    const container = f.newContainer({ cipher });
+    const container = f.newContainer({ credentials: createKmsCredentials(cipher) });
     const before = f.clock.now();
 
     const response = await f.invoke(await f.receive([mail('kmsdeadline')]), { handler: container });

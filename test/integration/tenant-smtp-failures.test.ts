@@ -1,11 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createTenantSmtpSender,
-  type SmtpSendOutcome,
-  type TenantSmtpSender,
-  type TenantSmtpTarget,
-} from '../../functions/adapters/tenant-smtp';
+import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { classifyRecipientRefusal, classifySmtpFailure } from '../../functions/core/classify';
+import type { SmtpSendOutcome, SmtpTarget, TenantSmtpSender } from '../../functions/core/ports';
 import type { FailureClass, SmtpErrorInfo } from '../../functions/core/types';
 import {
   type SmtpServerMode,
@@ -30,7 +26,7 @@ afterAll(async () => {
 interface Scenario {
   name: string;
   server: (s: SmtpTestServers) => Promise<TestSmtpServer | number>;
-  target?: Partial<TenantSmtpTarget>;
+  target?: Partial<SmtpTarget> & { password?: string };
   to?: string[];
   error: Partial<SmtpErrorInfo>;
   /** The contract's class for this failure, as the dispatcher will get it from the classifier. */
@@ -186,7 +182,7 @@ describe('tenant SMTP sender: every failure class, as phase and raw error', () =
     if (scenario.noReply) expect(outcome.error.responseCode).toBeUndefined();
     expect(outcome.durationMs).toBeLessThan(CONNECT_MS + 500);
     expect(JSON.stringify(outcome)).not.toContain(TEST_PASSWORD);
-    expect(JSON.stringify(outcome)).not.toContain(target.password);
+    expect(JSON.stringify(outcome)).not.toContain(scenario.target?.password ?? TEST_PASSWORD);
   });
 
   it('gives the greeting timeout within connectMs', async () => {

@@ -1,10 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createTenantSmtpSender,
-  type SmtpSendOutcome,
-  type TenantSmtpSender,
-  type TenantSmtpSenderOptions,
-} from '../../functions/adapters/tenant-smtp';
+import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
+import type { SmtpSendOutcome, TenantSmtpSender } from '../../functions/core/ports';
 import {
   RAW_MESSAGE,
   SmtpTestServers,
@@ -157,21 +153,6 @@ describe('tenant SMTP sender: pools', () => {
     expect(server.connections()).toBe(1);
   });
 
-  it('takes concurrent messages of a tenant one at a time over the same connection', async () => {
-    // Prepare
-    const server = await servers.start();
-    const sender = makeSender();
-    const target = testTarget(server.port);
-
-    // Act
-    const outcomes = await Promise.all([1, 2, 3].map(() => sender.send(target, testMail())));
-
-    // Assess
-    expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, true, true]);
-    expect(server.received).toHaveLength(3);
-    expect(server.connections()).toBe(1);
-  });
-
   it('opens a new pool for a new config version, and after invalidate', async () => {
     // Prepare
     const server = await servers.start();
@@ -223,26 +204,6 @@ describe('tenant SMTP sender: deadlines', () => {
     expect(outcome.error).toMatchObject({ phase: 'GREETING', code: 'ETIMEDOUT' });
     expect(outcome.durationMs).toBeGreaterThanOrEqual(250);
     expect(outcome.durationMs).toBeLessThan(1000);
-  });
-
-  it("does not wait past its deadline for the tenant's earlier message", async () => {
-    // Prepare
-    const silent = await servers.startSilent();
-    const sender = makeSender({ timeouts: { connectMs: 5000, socketMs: 5000 } });
-    const target = testTarget(silent.port);
-    const started = Date.now();
-
-    // Act
-    const [earlier, later] = await Promise.all([
-      sender.send(target, testMail(), { deadline: started + 800 }),
-      sender.send(target, testMail(), { deadline: started + 200 }),
-    ]);
-
-    // Assess
-    expect(failure(later).error).toMatchObject({ phase: 'CONNECT', code: 'ETIMEDOUT' });
-    expect(later.durationMs).toBeLessThan(600);
-    expect(failure(earlier).error).toMatchObject({ phase: 'GREETING', code: 'ETIMEDOUT' });
-    expect(silent.connections()).toBe(1);
   });
 });
 

@@ -4,11 +4,13 @@ import { vi } from 'vitest';
 import { createDynamoStore, type DynamoStore } from '../../functions/adapters/dynamo-store';
 import { HostRefusedError } from '../../functions/adapters/errors';
 import { createKmsCipher, type KmsCipher } from '../../functions/adapters/kms-cipher';
+import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createNetworkGuard, type Resolver } from '../../functions/adapters/network-guard';
-import { createTenantSmtpSender, type TenantSmtpSender } from '../../functions/adapters/tenant-smtp';
+import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { createConfigApi } from '../../functions/config-api/app';
 import { openApiDocument, RESPONSE_SCHEMAS } from '../../functions/config-api/openapi';
 import { matchRoute } from '../../functions/config-api/routes';
+import type { TenantSmtpSender } from '../../functions/core/ports';
 import type { Clock } from '../../functions/core/types';
 import { type LocalApiGateway, startLocalApiGateway } from '../../infra/local/api-gateway';
 import { createLocalIssuer, type LocalIssuer } from '../../infra/local/jwt';
@@ -149,6 +151,7 @@ export async function startConfigApiFixture(
   const logger = new Logger({ serviceName: 'config-api-test', logLevel: 'DEBUG' });
   const smtp = createTenantSmtpSender({
     vet: loopbackOnly(guard.vet),
+    credentials: createKmsCredentials(cipher),
     clock,
     tls: { ca: [TEST_CA] },
     allowInsecure: allowPrivate,

@@ -10,10 +10,12 @@ import {
   type DynamoStore,
 } from '../../functions/adapters/dynamo-store';
 import { createKmsCipher, type KmsCipher } from '../../functions/adapters/kms-cipher';
+import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createQueueAdapter } from '../../functions/adapters/queue';
 import { createSesSender } from '../../functions/adapters/ses-sender';
-import { createTenantSmtpSender, type TenantSmtpSender } from '../../functions/adapters/tenant-smtp';
+import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
+import type { SmtpCredentials, TenantSmtpSender } from '../../functions/core/ports';
 import type { HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
 import { createDispatcher, type DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
@@ -32,6 +34,9 @@ import { type LocalSqs, startLocalSqs } from './sqs';
 export const PLATFORM = { address: 'mail@platform.test', name: 'Platform' };
 
 export { countCommands, resetCounts, type SesHook, sesTenant, shiftableClock } from './sdk';
+
+/** What a new container may do differently: its deps, and the credentials its SMTP sender asks. */
+export type ContainerOverrides = Partial<DispatcherDeps> & { credentials?: SmtpCredentials };
 
 export interface DispatcherFixture {
   dynamo: DynamoFixture;
@@ -55,7 +60,7 @@ export interface DispatcherFixture {
    * A new dispatcher "container" (fresh caches, pools and per-container memory) over the same servers;
    * a `logger` override is handed to its tenant SMTP sender too.
    */
-  newContainer(overrides?: Partial<DispatcherDeps>): DispatchHandler;
+  newContainer(overrides?: ContainerOverrides): DispatchHandler;
   /** Stores an smtp-mode config for the tenant pointing at a test server port. */
   smtpTenant(
     tenantId: string,
@@ -118,9 +123,12 @@ export async function startDispatcherFixture(
     allowPrivate: true,
     resolve: async (host) => (host === TEST_HOST ? ['127.0.0.1'] : []),
   });
-  const buildSender = (senderLogger?: Logger) =>
+  const buildSender = (senderLogger?: Logger, credentials?: SmtpCredentials) =>
     createTenantSmtpSender({
       vet: guard.vet,
+      // A container's own cipher: its own plaintext cache.
+      credentials:
+        credentials ?? createKmsCredentials(createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock })),
       clock,
       timeouts: { connectMs: 800, socketMs: 1500 },
       tls: { ca: [TEST_CA] },
@@ -129,12 +137,11 @@ export async function startDispatcherFixture(
       ...(senderLogger !== undefined && { logger: senderLogger }),
     });
   const senders: TenantSmtpSender[] = [];
-  const buildDeps = (overrides: Partial<DispatcherDeps> = {}): DispatcherDeps => {
-    const sender = buildSender(overrides.logger);
+  const buildDeps = ({ credentials, ...overrides }: ContainerOverrides = {}): DispatcherDeps => {
+    const sender = buildSender(overrides.logger, credentials);
     senders.push(sender);
     return {
       store,
-      cipher: createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock }),
       smtp: sender,
       ses: sesSender,
       queue,

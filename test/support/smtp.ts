@@ -1,11 +1,8 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import type {
-  OutgoingMail,
-  TenantSmtpSenderOptions,
-  TenantSmtpTarget,
-} from '../../functions/adapters/tenant-smtp';
+import type { TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
+import type { OutgoingMail, SmtpCredentials, SmtpTarget } from '../../functions/core/ports';
 import { systemClock } from '../../functions/core/types';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -39,25 +36,44 @@ export function testMail(to: string[] = ['ann@example.test']): OutgoingMail {
 }
 
 let tenantCount = 0;
+/** The password each test tenant logs in with (TEST_PASSWORD unless its target said otherwise). */
+const passwords = new Map<string, string>();
+
+/** The credentials port of the tests: each tenant's password from `testTarget`, asked for by tenant. */
+export const testCredentials: SmtpCredentials & { asked: string[] } = {
+  asked: [],
+  async credentialFor(target) {
+    testCredentials.asked.push(target.tenantId);
+    return { type: 'password', user: target.username, pass: passwords.get(target.tenantId) ?? TEST_PASSWORD };
+  },
+  invalidate: () => undefined,
+};
+
 /** A STARTTLS target on 127.0.0.1:port; every call is a new tenant, so a new pool. */
-export function testTarget(port: number, overrides: Partial<TenantSmtpTarget> = {}): TenantSmtpTarget {
+export function testTarget(
+  port: number,
+  overrides: Partial<SmtpTarget> & { password?: string } = {},
+): SmtpTarget {
   tenantCount += 1;
-  return {
+  const { password, ...rest } = overrides;
+  const target: SmtpTarget = {
     tenantId: `tenant-${tenantCount}`,
     configVersion: 1,
     host: TEST_HOST,
     port,
     security: 'starttls',
     username: TEST_USER,
-    password: TEST_PASSWORD,
-    ...overrides,
+    ...rest,
   };
+  if (password !== undefined) passwords.set(target.tenantId, password);
+  return target;
 }
 
-/** Short timeouts, the test CA trusted, every host "vetted" to 127.0.0.1. */
+/** Short timeouts, the test CA trusted, every host "vetted" to 127.0.0.1, passwords from testTarget. */
 export function testSenderOptions(overrides: Partial<TenantSmtpSenderOptions> = {}): TenantSmtpSenderOptions {
   return {
     vet: async () => ({ address: '127.0.0.1' }),
+    credentials: testCredentials,
     clock: systemClock,
     timeouts: { connectMs: 500, socketMs: 1000 },
     tls: { ca: [TEST_CA] },

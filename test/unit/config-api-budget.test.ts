@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { VettedTarget } from '../../functions/adapters/network-guard';
+import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
+import type { SmtpCredentials } from '../../functions/core/ports';
 import { type SenderConfig, systemClock } from '../../functions/core/types';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { apiEvent } from '../support/api-event';
@@ -36,31 +38,41 @@ function event(method: string, path: string, json?: unknown) {
 
 interface StubOptions {
   vet?: () => Promise<VettedTarget>;
-  decrypt?: () => Promise<string>;
+  /** The real sender, asking these credentials, instead of a stub that answers at once. */
+  credentials?: SmtpCredentials;
 }
 
 function stubs(options: StubOptions = {}) {
   const deadlines: number[] = [];
+  const connects: string[] = [];
   const deps = {
     store: {
       getSender: async () => STORED,
       hitRateLimit: async () => true,
     },
-    cipher: { decryptPassword: options.decrypt ?? (async () => 'pw-Budget-stub!5') },
     guard: { vet: options.vet ?? (async () => VETTED) },
-    smtp: {
-      verify: async (_target: unknown, opts: { deadline: number }) => {
-        deadlines.push(opts.deadline);
-        return { ok: true, durationMs: 1 };
-      },
-    },
+    smtp: options.credentials
+      ? createTenantSmtpSender({
+          vet: async (host) => {
+            connects.push(host);
+            return { address: '127.0.0.1' };
+          },
+          credentials: options.credentials,
+          clock: systemClock,
+        })
+      : {
+          verify: async (_target: unknown, opts: { deadline: number }) => {
+            deadlines.push(opts.deadline);
+            return { ok: true, durationMs: 1 };
+          },
+        },
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
     clock: systemClock,
     allowPrivateSmtp: false,
     testBudgetMs: BUDGET_MS,
     guardTimeoutMs: BUDGET_MS,
   } as unknown as ConfigApiDeps;
-  return { api: createConfigApi(deps), deadlines };
+  return { api: createConfigApi(deps), deadlines, connects };
 }
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number; started: number }> {
@@ -88,8 +100,8 @@ describe('config API test endpoint: one budget for everything', () => {
   });
 
   it('answers a KMS decrypt that never returns as a credentials failure within the budget', async () => {
-    // Prepare
-    const { api, deadlines } = stubs({ decrypt: never });
+    // Prepare: the sender asks for the stored password when it connects; KMS never answers.
+    const { api, connects } = stubs({ credentials: { credentialFor: never, invalidate: () => undefined } });
 
     // Act
     const { value: res, ms } = await timed(api(event('POST', '/tenants/acme/sender/test', {}), context()));
@@ -103,7 +115,7 @@ describe('config API test endpoint: one budget for everything', () => {
       code: 'ETIMEDOUT',
     });
     expect(ms).toBeLessThan(BUDGET_MS + 500);
-    expect(deadlines).toEqual([]);
+    expect(connects).toEqual([]);
   });
 
   it('answers a DNS lookup that never returns with 422 dns-failure within the budget', async () => {

@@ -1,0 +1,26 @@
+import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
+import { CredentialsError } from './errors';
+import type { KmsCipher } from './kms-cipher';
+
+/**
+ * The credentials port over the stored KMS ciphertext: the password is decrypted (through the cipher's
+ * per-container cache) when the sender opens a connection, and goes nowhere else.
+ */
+export function createKmsCredentials(cipher: Pick<KmsCipher, 'decryptPassword'>): SmtpCredentials {
+  return {
+    async credentialFor(target: SmtpTarget, opts = {}): Promise<SmtpCredential> {
+      if (target.passwordCiphertext === undefined) {
+        throw new CredentialsError('no stored password for this SMTP config', 'NoCiphertext');
+      }
+      const pass = await cipher.decryptPassword(target.tenantId, target.passwordCiphertext, opts);
+      return { type: 'password', user: target.username, pass };
+    },
+    // A ciphertext decrypts to the same password until the config (and its ciphertext) changes.
+    invalidate: () => undefined,
+  };
+}
+
+/** A credential known already (an unsaved config's typed password): nothing to fetch or forget. */
+export function fixedCredentials(credential: SmtpCredential): SmtpCredentials {
+  return { credentialFor: async () => credential, invalidate: () => undefined };
+}

@@ -1,0 +1,125 @@
+import net from 'node:net';
+import type tls from 'node:tls';
+import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
+import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
+import type { Clock, SmtpErrorInfo } from '../core/types';
+import { CredentialsError } from './errors';
+import { type ConnectionSlot, createConnector, type VetHost } from './tenant-smtp-socket';
+import type { SenderTimeouts } from './tenant-smtp-types';
+
+/** What every connection of a sender shares: the guard, the clock, the trusted CAs, the EHLO name. */
+export interface ConnectionBasics {
+  vet: VetHost;
+  clock: Clock;
+  ca?: string | Buffer[] | undefined;
+  name?: string | undefined;
+}
+
+export function timeoutInfo(phase: SmtpErrorInfo['phase'], message: string): SmtpErrorInfo {
+  return { phase, code: 'ETIMEDOUT', message };
+}
+
+/** The config's own problem, found before any connection: `security: 'none'` outside local development. */
+export function refuseConfig(target: SmtpTarget, allowInsecure: boolean): SmtpErrorInfo | undefined {
+  if (target.security === 'none' && !allowInsecure) {
+    return {
+      phase: 'CONFIG',
+      code: 'ECONFIG',
+      message: "security 'none' is allowed only for local development (TENANT_SMTP_ALLOW_PRIVATE)",
+    };
+  }
+  return undefined;
+}
+
+/**
+ * Asks the credentials port, waiting at most until `deadline`. A failure is a `DECRYPT` failure (class
+ * `credentials`) with the port's code, and a fixed message: nothing of the secret or its store's words.
+ */
+export async function credentialOf(
+  credentials: SmtpCredentials,
+  target: SmtpTarget,
+  deadline: number,
+  clock: Clock,
+): Promise<SmtpCredential | SmtpErrorInfo> {
+  const waitMs = deadline - clock.now();
+  const late = timeoutInfo('DECRYPT', 'the SMTP credentials could not be obtained in time');
+  if (waitMs <= 0) return late;
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<SmtpErrorInfo>((resolve) => {
+    if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(late), waitMs);
+  });
+  const asked = credentials.credentialFor(target, { deadline }).catch(
+    (err: unknown): SmtpErrorInfo => ({
+      phase: 'DECRYPT',
+      code: err instanceof CredentialsError ? err.code : 'ECREDENTIALS',
+      message: 'the SMTP credentials could not be obtained',
+    }),
+  );
+  try {
+    return await Promise.race([asked, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function isFailure(value: SmtpCredential | SmtpErrorInfo): value is SmtpErrorInfo {
+  return 'phase' in value;
+}
+
+/** The secrets a credential holds, for the redactor. */
+export function secretsOf(credential: SmtpCredential): { user: string; secrets: string[] } {
+  return { user: credential.user, secrets: [credential.pass] };
+}
+
+/**
+ * nodemailer's options for one connection (or pool) to the target: our connector opens the socket
+ * (vetted address, certificate checked against the configured name), the tracker reads the session.
+ */
+export function transportOptions(
+  basics: ConnectionBasics,
+  target: SmtpTarget,
+  credential: SmtpCredential,
+  slot: ConnectionSlot,
+  redact: (text: string) => string,
+  timeouts: SenderTimeouts,
+): SMTPPoolOptions {
+  // SNI and the certificate check use the configured name; an IP literal is checked as the IP.
+  const tlsOptions: tls.ConnectionOptions = {
+    rejectUnauthorized: true,
+    minVersion: 'TLSv1.2',
+    ...(!net.isIP(target.host) && { servername: target.host }),
+    ...(basics.ca !== undefined && { ca: basics.ca }),
+  };
+  const { host, port, security } = target;
+  const connector = createConnector(
+    {
+      vet: basics.vet,
+      clock: basics.clock,
+      host,
+      port,
+      security,
+      tls: tlsOptions,
+      connectMs: timeouts.connectMs,
+      redact,
+    },
+    slot,
+  );
+  return {
+    port,
+    secure: security === 'tls',
+    requireTLS: security === 'starttls',
+    ignoreTLS: security === 'none',
+    ...(basics.name !== undefined && { name: basics.name }),
+    auth: { user: credential.user, pass: credential.pass },
+    // Credentials are configured, so authenticate even if the server does not advertise AUTH.
+    forceAuth: true,
+    tls: tlsOptions,
+    connectionTimeout: timeouts.connectMs,
+    greetingTimeout: timeouts.connectMs,
+    socketTimeout: timeouts.socketMs,
+    transactionLog: true,
+    getSocket: connector,
+    disableFileAccess: true,
+    disableUrlAccess: true,
+  };
+}
