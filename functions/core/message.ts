@@ -28,6 +28,14 @@ export const MAX_IDEMPOTENCY_KEY_CHARS = 128;
 
 const CRLF = /[\r\n]/;
 const CONTROL = /\p{Cc}/u;
+/**
+ * C0 controls, DEL and the Unicode line and paragraph separators: never in a header value or an address
+ * (a NUL splits AUTH PLAIN, a separator breaks a header in readers that take it for a line end).
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding these characters is the point
+export const FORBIDDEN_CONTROLS = /[\u0000-\u001f\u007f\u2028\u2029]/;
+/** What a refusal for FORBIDDEN_CONTROLS says. */
+export const FORBIDDEN_CONTROLS_TEXT = 'must not contain control characters (C0, DEL, U+2028, U+2029)';
 const DOT_ATOM = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 const DNS_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 const MESSAGE_ID = /^<[!-;=?A-~]+@[!-;=?A-~]+>$/;
@@ -38,6 +46,7 @@ export type AddressResult = { ok: true; address: string } | { ok: false; reason:
 /** Checks a bare address (no display name, one @, no spaces or CR/LF) and punycodes its domain. */
 export function normalizeAddress(input: string): AddressResult {
   if (CRLF.test(input)) return { ok: false, reason: 'must not contain CR or LF' };
+  if (FORBIDDEN_CONTROLS.test(input)) return { ok: false, reason: FORBIDDEN_CONTROLS_TEXT };
   const at = input.indexOf('@');
   if (/\s/.test(input) || at < 1 || at !== input.lastIndexOf('@')) {
     return { ok: false, reason: 'must be a bare address' };
@@ -73,10 +82,14 @@ const address = z.string().transform((value, ctx) => {
 
 const toList = (value: unknown): unknown => (typeof value === 'string' ? [value] : value);
 
-const noCrLf = z.string().refine((s) => !CRLF.test(s), {
-  message: 'must not contain CR or LF',
-  params: { rule: 'crlf' },
-});
+/** A header value: no CR or LF (rule `crlf`), nor any other forbidden control (rule `control`). */
+const headerValue = z
+  .string()
+  .refine((s) => !CRLF.test(s), { message: 'must not contain CR or LF', params: { rule: 'crlf' } })
+  .refine((s) => !FORBIDDEN_CONTROLS.test(s), {
+    message: FORBIDDEN_CONTROLS_TEXT,
+    params: { rule: 'control' },
+  });
 
 const body = z.string().refine((s) => Buffer.byteLength(s, 'utf8') <= MAX_BODY_BYTES, {
   message: `must be at most ${MAX_BODY_BYTES} bytes in UTF-8`,
@@ -133,6 +146,8 @@ const headers = z.record(z.string(), z.string()).superRefine((record, ctx) => {
       fail(ctx, 'header-duplicate', 'must not repeat a header name', [name]);
     } else if (CRLF.test(value)) {
       fail(ctx, 'crlf', 'must not contain CR or LF', [name]);
+    } else if (FORBIDDEN_CONTROLS.test(value)) {
+      fail(ctx, 'control', FORBIDDEN_CONTROLS_TEXT, [name]);
     } else if (value.length > MAX_HEADER_VALUE_CHARS) {
       fail(ctx, 'max', `must be at most ${MAX_HEADER_VALUE_CHARS} characters`, [name]);
     }
@@ -150,7 +165,7 @@ export const queueMessageSchema = z
     cc: z.array(address).max(MAX_RECIPIENTS).optional(),
     bcc: z.array(address).max(MAX_RECIPIENTS).optional(),
     replyTo: address.optional(),
-    subject: noCrLf.max(MAX_SUBJECT_CHARS),
+    subject: headerValue.max(MAX_SUBJECT_CHARS),
     text: body.optional(),
     html: body.optional(),
     headers: headers.optional(),
@@ -209,6 +224,21 @@ function count(n: number | bigint, origin: string): string {
   return `${n} ${unit}`;
 }
 
+/** What a top-level field of more than one shape accepts, for a refusal of the wrong type. */
+const ACCEPTED_SHAPES: Record<string, string> = {
+  to: 'an address or a list of addresses',
+  cc: 'a list of addresses',
+  bcc: 'a list of addresses',
+  references: 'a list of message ids or one space-separated string of them',
+};
+
+/** `must be …` for a value of the wrong type at `path`. */
+function expectedText(path: readonly PropertyKey[], expected: string): string {
+  const shape = path.length === 1 ? ACCEPTED_SHAPES[String(path[0])] : undefined;
+  if (shape !== undefined) return `must be ${shape}`;
+  return `must be ${expected === 'array' ? 'a list' : `a ${expected}`}`;
+}
+
 /** The rule name and wording of one zod issue; `data` tells a missing value from a wrong type. */
 function describe(issue: z.core.$ZodIssue, data: unknown): { rule: string; text: string } {
   switch (issue.code) {
@@ -217,7 +247,7 @@ function describe(issue: z.core.$ZodIssue, data: unknown): { rule: string; text:
     case 'invalid_type':
       return valueAt(data, issue.path) === undefined
         ? { rule: 'required', text: 'is required' }
-        : { rule: 'type', text: `must be ${issue.expected === 'array' ? 'a list' : `a ${issue.expected}`}` };
+        : { rule: 'type', text: expectedText(issue.path, issue.expected) };
     case 'too_big':
       return { rule: 'max', text: `must have at most ${count(issue.maximum, issue.origin)}` };
     case 'too_small':

@@ -214,4 +214,25 @@ describe('dispatcher: invalid messages', () => {
     expect(byBody.get(notJson)?.tenantId).toBeUndefined();
     expect(f.sesRequests).toHaveLength(0);
   });
+
+  it('says what `to` accepts, and refuses control characters in header values and addresses', async () => {
+    // Prepare
+    const toNumber = JSON.stringify(mail('badto', { to: 42 }));
+    const separator = JSON.stringify(mail('badheader', { headers: { 'X-Ref': 'a\u2028Bcc: x@y.example' } }));
+    const nul = JSON.stringify(mail('badaddress', { to: ['ok@example.test', 'a\u0000@example.test'] }));
+
+    // Act
+    const response = await f.invoke(await f.receive([toNumber, separator, nul]));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const byBody = new Map((await f.dlqMessages()).map((m) => [m.body, m.attributes]));
+    expect(byBody.get(toNumber)).toMatchObject({
+      reason: 'validation',
+      detail: 'to: must be an address or a list of addresses',
+    });
+    expect(byBody.get(separator)?.detail).toMatch(/^headers\.X-Ref: must not contain control characters/);
+    expect(byBody.get(nul)?.detail).toMatch(/^to\[1\]: must not contain control characters/);
+    expect(f.sesRequests).toHaveLength(0);
+  });
 });
