@@ -13,7 +13,15 @@ export interface KmsCipherOptions {
   cacheTtlMs?: number;
   /** Most cached plaintexts kept; the least recently used goes first. Default 1000. */
   maxEntries?: number;
+  /** Longest wait for one KMS call, whatever the caller's deadline (default DECRYPT_CALL_TIMEOUT_MS). */
+  callTimeoutMs?: number;
 }
+
+/**
+ * KMS answers a Decrypt in milliseconds; one silent for 5 s is unavailable, and waiting for the caller's
+ * whole deadline would leave a batch no time for the tenant's other messages (they fall back at once).
+ */
+export const DECRYPT_CALL_TIMEOUT_MS = 5_000;
 
 export interface KmsCipher {
   /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
@@ -41,9 +49,25 @@ function contextFor(tenantId: string): Record<string, string> {
   return { tenantId, purpose: 'smtp-password' };
 }
 
+/**
+ * The failure's code: KMS's error name; a socket error's own code (the SDK names those `TimeoutError`
+ * or `Error`); for an answer KMS did not name (a 5xx or 429 from a proxy or load balancer) the common
+ * AWS name of its status, so the classification can tell an unavailable KMS from a refusal.
+ */
+function codeOf(err: unknown): string {
+  const shape = (err ?? {}) as { name?: unknown; code?: unknown; $metadata?: { httpStatusCode?: number } };
+  if (typeof shape.code === 'string' && /^E[A-Z]+$/.test(shape.code)) return shape.code;
+  const name = typeof shape.name === 'string' && shape.name !== 'Error' ? shape.name : 'KMSError';
+  const status = shape.$metadata?.httpStatusCode;
+  if (status === undefined || /Exception$/.test(name)) return name;
+  if (status === 429) return 'TooManyRequestsException';
+  if (status === 503) return 'ServiceUnavailable';
+  return status >= 500 ? 'InternalFailure' : name;
+}
+
 function credentialsError(action: string, tenantId: string, err: unknown): CredentialsError {
   // Only the SDK's error name and message travel on; neither ever holds the plaintext we sent.
-  const code = err instanceof Error && err.name !== 'Error' ? err.name : 'KMSError';
+  const code = codeOf(err);
   const detail = err instanceof Error ? `: ${err.message}` : '';
   return new CredentialsError(`KMS ${action} for tenant ${tenantId} failed (${code})${detail}`, code, {
     cause: err,
@@ -55,6 +79,7 @@ export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
   const { kms, keyId, clock } = options;
   const ttlMs = Math.max(0, Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS));
   const maxEntries = Math.max(1, options.maxEntries ?? 1000);
+  const callTimeoutMs = options.callTimeoutMs ?? DECRYPT_CALL_TIMEOUT_MS;
   // Keyed by tenant AND ciphertext, so a ciphertext copied to another tenant never hits a cached plaintext.
   const cache = new Map<string, CacheEntry>();
 
@@ -80,19 +105,22 @@ export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
     new CredentialsError(`KMS Decrypt for tenant ${tenantId} timed out`, 'TimeoutError');
 
   async function callDecrypt(tenantId: string, ciphertextB64: string, deadline?: number): Promise<string> {
-    const signal = deadline === undefined ? undefined : AbortSignal.timeout(msUntil(deadline));
+    const callEnd = clock.now() + callTimeoutMs;
+    const signal = AbortSignal.timeout(
+      msUntil(deadline === undefined ? callEnd : Math.min(deadline, callEnd)),
+    );
     try {
       const command = new DecryptCommand({
         KeyId: keyId,
         CiphertextBlob: Buffer.from(ciphertextB64, 'base64'),
         EncryptionContext: contextFor(tenantId),
       });
-      // The request itself ends at the first caller's deadline, so a hung connection does not linger.
-      const out = await kms.send(command, signal === undefined ? {} : { abortSignal: signal });
+      // The request itself ends at the first caller's deadline (or the call timeout): a hung connection does not linger.
+      const out = await kms.send(command, { abortSignal: signal });
       if (!out.Plaintext) throw new CredentialsError('KMS Decrypt returned no plaintext', 'EmptyResponse');
       return Buffer.from(out.Plaintext).toString('utf8');
     } catch (err) {
-      if (signal?.aborted) throw timedOut(tenantId);
+      if (signal.aborted) throw timedOut(tenantId);
       throw err instanceof CredentialsError ? err : credentialsError('Decrypt', tenantId, err);
     }
   }

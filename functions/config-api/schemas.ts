@@ -146,7 +146,9 @@ export const deliveryViewSchema = z.strictObject({
   messageId: z.string(),
   kind: z.enum(['notification', 'autoresponder', 'digest']),
   route: z.enum(['smtp', 'domain', 'platform', 'split']).nullable(),
-  fallbackReason: z.union([z.enum(['no-config', 'unhealthy', 'domain-unverified']), failureClass]).nullable(),
+  fallbackReason: z
+    .union([z.enum(['no-config', 'unhealthy', 'domain-unverified', 'kms-unavailable']), failureClass])
+    .nullable(),
   status: z.enum(['sent', 'partial', 'rejected', 'held', 'retrying', 'dead']),
   accepted: z.array(z.string()),
   rejected: z.array(

@@ -5,7 +5,7 @@
  * EENVELOPE, EMESSAGE, ESTREAM, EAUTH, ENOAUTH, EOAUTH2. `code` may also be Node's own system or TLS
  * code (nodemailer keeps it as `originalCode`); both are recognized.
  */
-import type { FailureClass, FailureRecord, RecipientRefusal, SmtpErrorInfo } from './types';
+import type { FailureClass, FailureRecord, PlatformFault, RecipientRefusal, SmtpErrorInfo } from './types';
 
 /** Longest failure message kept (server response or error text). */
 export const MAX_FAILURE_MESSAGE_CHARS = 500;
@@ -183,4 +183,34 @@ export function classifySmtpFailure(info: SmtpErrorInfo): FailureRecord {
   if (reply.responseCode !== undefined) record.responseCode = reply.responseCode;
   if (basicAuthRefused) record.hint = 'use-oauth2';
   return record;
+}
+
+/**
+ * KMS's answers (or silence) that say KMS could not serve, not that the ciphertext is bad: throttling,
+ * internal errors, a dependency timeout, a key store out of reach, our own deadline, a network error.
+ * `InvalidCiphertextException` (and any other refusal) stays `credentials`.
+ */
+const KMS_UNAVAILABLE_CODES = new Set([
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'RequestLimitExceeded',
+  'KMSInternalException',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'DependencyTimeoutException',
+  'KeyUnavailableException',
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+]);
+
+/**
+ * Whether a `DECRYPT` failure is the platform's (`kms-unavailable`: fall back, breaker untouched, decrypt
+ * again on the next batch) rather than the tenant's credentials (class `credentials`, opens at once).
+ */
+export function platformFaultOf(info: SmtpErrorInfo): PlatformFault | undefined {
+  if (info.phase !== 'DECRYPT' || info.code === undefined) return undefined;
+  return KMS_UNAVAILABLE_CODES.has(info.code) || CONNECTION_CODES.has(info.code)
+    ? 'kms-unavailable'
+    : undefined;
 }

@@ -3,7 +3,14 @@
  * values). Pure decisions.
  */
 import { probeDue } from './health';
-import type { FailureClass, FailureRecord, FallbackReason, HealthState, SenderConfig } from './types';
+import type {
+  FailureClass,
+  FailureRecord,
+  FallbackReason,
+  HealthState,
+  PlatformFault,
+  SenderConfig,
+} from './types';
 import { initialHealth } from './types';
 
 export interface RouteInput {
@@ -13,8 +20,11 @@ export interface RouteInput {
   health: HealthState;
   /** epoch ms */
   now: number;
-  /** An earlier message of this tenant in this batch failed on the tenant path with this class. */
-  batchFailure?: FailureClass;
+  /**
+   * An earlier message of this tenant in this batch failed on the tenant path with this class, or the
+   * platform kept it from being tried (`kms-unavailable`).
+   */
+  batchFailure?: FailureClass | PlatformFault;
   /** This container saw SES refuse the tenant's domain identity within the last 5 min. */
   domainUnverified?: boolean;
   /** Outcome of the probe claim, once the caller tried it after a `claim-probe` answer. */

@@ -59,7 +59,12 @@ export type SmtpSecurity = 'tls' | 'starttls' | 'none';
 export type MessageKind = 'notification' | 'autoresponder' | 'digest';
 
 export type Route = 'smtp' | 'domain' | 'platform' | 'split';
-export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | FailureClass;
+/**
+ * The platform, not the tenant, kept the tenant path from being tried: KMS could not decrypt the
+ * password in time (throttled, failing, unreachable). The breaker never hears of it.
+ */
+export type PlatformFault = 'kms-unavailable';
+export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | PlatformFault | FailureClass;
 export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'held' | 'retrying' | 'dead';
 export type DlqReason = 'validation' | 'undeliverable' | 'held-expired';
 

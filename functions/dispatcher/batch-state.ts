@@ -1,4 +1,4 @@
-import type { FailureClass } from '../core/types';
+import type { FailureClass, PlatformFault } from '../core/types';
 
 /**
  * What one invocation remembers per tenant: the tenant's config and health (read once per batch), the
@@ -9,7 +9,7 @@ import type { FailureClass } from '../core/types';
 export class BatchState<TTenant> {
   private readonly loads = new Map<string, Promise<TTenant>>();
   private readonly chains = new Map<string, Promise<unknown>>();
-  private readonly failures = new Map<string, FailureClass>();
+  private readonly failures = new Map<string, FailureClass | PlatformFault>();
   private readonly probes = new Map<string, Promise<boolean>>();
 
   constructor(private readonly load: (tenantId: string) => Promise<TTenant>) {}
@@ -36,12 +36,12 @@ export class BatchState<TTenant> {
     return next;
   }
 
-  /** The class of this batch's first tenant-path failure for the tenant, if any. */
-  failureOf(tenantId: string): FailureClass | undefined {
+  /** The class of this batch's first tenant-path failure for the tenant (or a platform fault), if any. */
+  failureOf(tenantId: string): FailureClass | PlatformFault | undefined {
     return this.failures.get(tenantId);
   }
 
-  recordFailure(tenantId: string, failure: FailureClass): void {
+  recordFailure(tenantId: string, failure: FailureClass | PlatformFault): void {
     if (!this.failures.has(tenantId)) this.failures.set(tenantId, failure);
   }
 

@@ -102,6 +102,12 @@ export async function deliver(deps: DispatcherDeps, input: DeliverInput): Promis
       raw,
       deadline: input.deadline - deps.sesReserveMs,
     });
+    if (attempt.platformFault) {
+      // Not the tenant's fault: health untouched; the rest of the batch skips the path, the next batch decrypts again.
+      input.batch.recordFailure(input.tenantId, attempt.platformFault);
+      if (config.fallback === 'hold') return { ...result, hold: attempt.platformFault };
+      return platform(deps, input, messageId, input.owed, attempt.platformFault, result);
+    }
     await reportHealth(deps, input, attempt);
     result.route = 'smtp';
     result.tenantAccepted = attempt.accepted;

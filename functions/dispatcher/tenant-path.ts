@@ -1,6 +1,18 @@
-import { classifyRecipientRefusal, classifySmtpFailure, isFinalRefusal } from '../core/classify';
+import {
+  classifyRecipientRefusal,
+  classifySmtpFailure,
+  isFinalRefusal,
+  platformFaultOf,
+} from '../core/classify';
 import type { SmtpSendOutcome } from '../core/ports';
-import type { FailureRecord, RecipientRefusal, SenderConfig, SmtpSettings } from '../core/types';
+import type {
+  FailureRecord,
+  PlatformFault,
+  RecipientRefusal,
+  SenderConfig,
+  SmtpErrorInfo,
+  SmtpSettings,
+} from '../core/types';
 import type { DispatcherDeps } from './ports';
 import { allOf, onlyThese, type Recipients, without } from './recipients';
 
@@ -16,6 +28,8 @@ export interface TenantAttempt {
   failure?: FailureRecord;
   /** A refusal-only outcome says nothing against the server: the breaker sees a success. */
   serverWorked: boolean;
+  /** The platform kept the try from happening (KMS unavailable): not the tenant's fault, no health change. */
+  platformFault?: PlatformFault;
   possibleDuplicate: boolean;
   response?: string;
   durationMs: number;
@@ -44,8 +58,11 @@ export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput
   return fromOutcome(owed, outcome);
 }
 
-function failed(owed: Recipients, failure: FailureRecord, durationMs: number): TenantAttempt {
+function failed(owed: Recipients, info: SmtpErrorInfo, durationMs: number): TenantAttempt {
+  const failure = classifySmtpFailure(info);
+  const platformFault = platformFaultOf(info);
   return {
+    ...(platformFault !== undefined && { platformFault }),
     accepted: [],
     finalRefusals: [],
     unsent: owed,
@@ -70,7 +87,7 @@ function fromOutcome(owed: Recipients, outcome: SmtpSendOutcome): TenantAttempt 
       owed,
       finalRefusals.map((r) => r.address),
     );
-    return { ...failed(rest, classifySmtpFailure(outcome.error), outcome.durationMs), finalRefusals };
+    return { ...failed(rest, outcome.error, outcome.durationMs), finalRefusals };
   }
 
   const accepted = outcome.ok ? outcome.accepted : [];

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
-import { DeleteMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import {
@@ -256,23 +256,7 @@ export async function startDispatcherFixture(
         if (sent.has(m.MessageId ?? '')) messages.push(m);
         else if (m.ReceiptHandle !== undefined) await deleteMessage(m.ReceiptHandle);
       }
-      return messages.map((m) => ({
-        messageId: m.MessageId ?? '',
-        receiptHandle: m.ReceiptHandle ?? '',
-        body: m.Body ?? '',
-        attributes: {
-          ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-          SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
-          SenderId: 'test',
-          ApproximateFirstReceiveTimestamp:
-            m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
-        },
-        messageAttributes: {},
-        md5OfBody: m.MD5OfBody ?? '',
-        eventSource: 'aws:sqs',
-        eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:mail',
-        awsRegion: 'us-east-1',
-      }));
+      return messages.map(toSqsRecord);
     },
     invoke,
     async deliveries(tenantId) {
@@ -322,6 +306,26 @@ export function useDispatcherFixture(
     resetCounts(fixture.counts.dynamo);
     resetCounts(fixture.counts.kms);
   });
+}
+
+/** An SQS message as Lambda's event source mapping hands it to the dispatcher. */
+export function toSqsRecord(m: Message): SQSRecord {
+  return {
+    messageId: m.MessageId ?? '',
+    receiptHandle: m.ReceiptHandle ?? '',
+    body: m.Body ?? '',
+    attributes: {
+      ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+      SentTimestamp: m.Attributes?.SentTimestamp ?? String(Date.now()),
+      SenderId: 'test',
+      ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? String(Date.now()),
+    },
+    messageAttributes: {},
+    md5OfBody: m.MD5OfBody ?? '',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:mail',
+    awsRegion: 'us-east-1',
+  };
 }
 
 /** A valid queue message for a tenant. */

@@ -7,6 +7,7 @@ import {
   MAX_FAILURE_MESSAGE_CHARS,
   parseEnhancedStatus,
   parseResponseCode,
+  platformFaultOf,
 } from '../../functions/core/classify';
 import type { FailureClass, SmtpErrorInfo } from '../../functions/core/types';
 
@@ -671,4 +672,40 @@ describe('reply parsing', () => {
       expect(isThrottling(code, enhanced, text)).toBe(expected);
     },
   );
+});
+
+describe("platformFaultOf: KMS unavailable is the platform's fault, a bad ciphertext the tenant's", () => {
+  const decrypt = (code: string): SmtpErrorInfo => ({ phase: 'DECRYPT', code, message: 'decrypt failed' });
+  it.each([
+    'ThrottlingException',
+    'KMSInternalException',
+    'DependencyTimeoutException',
+    'KeyUnavailableException',
+    'InternalFailure',
+    'ServiceUnavailable',
+    'TooManyRequestsException',
+    'TimeoutError',
+    'ETIMEDOUT',
+    'ECONNRESET',
+    'ECONNREFUSED',
+  ])('%s → kms-unavailable', (code) => {
+    expect(platformFaultOf(decrypt(code))).toBe('kms-unavailable');
+    // The failure class stays credentials (the record's words); the dispatcher reads the platform fault first.
+    expect(classifySmtpFailure(decrypt(code)).class).toBe('credentials');
+  });
+
+  it.each([
+    'InvalidCiphertextException',
+    'IncorrectKeyException',
+    'AccessDeniedException',
+    'NotFoundException',
+    'KMSError',
+  ])("%s → the tenant's credentials", (code) => {
+    expect(platformFaultOf(decrypt(code))).toBeUndefined();
+  });
+
+  it('only in the DECRYPT phase', () => {
+    expect(platformFaultOf({ phase: 'CONNECT', code: 'ECONNRESET', message: 'reset' })).toBeUndefined();
+    expect(platformFaultOf({ phase: 'DECRYPT', message: 'no code' })).toBeUndefined();
+  });
 });

@@ -131,6 +131,16 @@ describe('decideRoute', () => {
     ],
     ['hold, healthy', { config: hold(), health: healthy }, send('smtp', null)],
     [
+      'smtp, KMS unavailable earlier in the batch',
+      { config: smtp(), health: healthy, batchFailure: 'kms-unavailable' },
+      send('platform', 'kms-unavailable'),
+    ],
+    [
+      'hold, KMS unavailable earlier in the batch',
+      { config: hold(), health: healthy, batchFailure: 'kms-unavailable' },
+      { action: 'hold', reason: 'kms-unavailable' },
+    ],
+    [
       'hold, batch failure',
       { config: hold(), health: healthy, batchFailure: 'server-throttled' },
       { action: 'hold', reason: 'server-throttled' },
