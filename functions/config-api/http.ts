@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { z } from 'zod';
+import { FORBIDDEN_CONTROLS, FORBIDDEN_CONTROLS_TEXT } from '../core/message';
 import { BadRequestError, UnprocessableError } from './errors';
 
 /** Bodies above this are refused before parsing (a sender config is well under 4 KiB). */
@@ -20,8 +21,9 @@ export function noContent(): APIGatewayProxyStructuredResultV2 {
 }
 
 /**
- * The request body as parsed JSON: 400 `bad-request` when it is not JSON (or too large); `undefined`
- * when there is none, so each route decides whether that is allowed.
+ * The request body as parsed JSON: 400 `bad-request` when it is not JSON (or too large), 422
+ * `validation` naming the field when any string in it holds a control character; `undefined` when there
+ * is none, so each route decides whether that is allowed.
  */
 export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean | undefined): unknown {
   if (body === undefined || body === '') return undefined;
@@ -29,12 +31,20 @@ export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES)
     throw new BadRequestError('request body is too large');
   if (text.trim() === '') return undefined;
+  let parsed: unknown;
   try {
-    return JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
   } catch {
     // Never echo the body or the parser's excerpt of it: it may hold a password.
     throw new BadRequestError('request body is not valid JSON');
   }
+  // Whatever the route and its schema (docs/design.md §15 Config API).
+  const controlAt = controlCharacterAt(parsed);
+  if (controlAt !== undefined) {
+    const field = controlAt === '' ? undefined : controlAt;
+    throw new UnprocessableError('validation', FORBIDDEN_CONTROLS_TEXT, field);
+  }
+  return parsed;
 }
 
 /** The dotted path of the member a zod issue is about (`smtp.port`); '' for the body itself. */
@@ -42,6 +52,21 @@ export function fieldOf(issue: z.core.$ZodIssue): string {
   const path = issue.path.map(String);
   if (issue.code === 'unrecognized_keys' && issue.keys[0] !== undefined) path.push(issue.keys[0]);
   return path.join('.');
+}
+
+/**
+ * The dotted path of the first string in `value` holding a C0 control, DEL, U+2028 or U+2029 (a NUL in
+ * a username splits AUTH PLAIN; none belongs in any field of any body), '' for the value itself;
+ * undefined when there is none.
+ */
+export function controlCharacterAt(value: unknown, path: string[] = []): string | undefined {
+  if (typeof value === 'string') return FORBIDDEN_CONTROLS.test(value) ? path.join('.') : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, member] of Object.entries(value)) {
+    const found = controlCharacterAt(member, [...path, key]);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 /** Parses with a schema; the first issue becomes a 422 `validation` naming its field. */

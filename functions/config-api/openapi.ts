@@ -208,7 +208,8 @@ function buildDocument(): JsonObject {
       version: '1',
       description:
         'Per-tenant sender config, its test, health and delivery log. Errors are ' +
-        '`{ "error": { "code", "message", "field"? } }`; times are ISO 8601 UTC.',
+        '`{ "error": { "code", "message", "field"? } }`; times are ISO 8601 UTC. No string of a request ' +
+        'body may hold a C0 control character, DEL, U+2028 or U+2029 (422 `validation` naming the field).',
     },
     security: [{ jwt: [] }],
     paths,
