@@ -99,8 +99,14 @@ export class TenantMailerStack extends Stack {
         resources: [this.mailQueue.queue.queueArn],
       }),
     );
-    // The handler dead-letters with a reason (validation, undeliverable, held-expired).
-    this.mailQueue.deadLetterQueue.grantSendMessages(this.dispatcher);
+    // The handler dead-letters with a reason (validation, undeliverable, held-expired): SendMessage only
+    // (grantSendMessages would add GetQueueAttributes and GetQueueUrl, which the handler never calls).
+    this.dispatcher.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [this.mailQueue.deadLetterQueue.queueArn],
+      }),
+    );
     this.mail.grantSend(this.dispatcher);
 
     this.configFunction = bundledFunction(this, 'ConfigApiFunction', {

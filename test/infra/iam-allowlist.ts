@@ -1,0 +1,55 @@
+/**
+ * Grants a function's code never calls, and why each must stay. The least-privilege test
+ * (least-privilege.test.ts) refuses any other grant that no recorded call uses, and any entry here that
+ * is no longer granted or that the code does call.
+ *
+ * `grant` is `<action> on <resource kind>` for a policy statement, or `managed:<policy name>`.
+ */
+export interface AllowedGrant {
+  /** The function's construct id in the stack. */
+  fn: 'Dispatcher' | 'ConfigApiFunction';
+  grant: string;
+  reason: string;
+}
+
+const EVENT_SOURCE =
+  "Lambda's SQS event source mapping polls under the function's role (SqsEventSource's grantConsumeMessages)";
+
+export const IAM_ALLOWLIST: AllowedGrant[] = [
+  {
+    fn: 'Dispatcher',
+    grant: 'sqs:ReceiveMessage on queue',
+    reason: `${EVENT_SOURCE}: it receives the batches.`,
+  },
+  {
+    fn: 'Dispatcher',
+    grant: 'sqs:DeleteMessage on queue',
+    reason: `${EVENT_SOURCE}: it deletes the records the handler does not report as failed.`,
+  },
+  {
+    fn: 'Dispatcher',
+    grant: 'sqs:GetQueueAttributes on queue',
+    reason: `${EVENT_SOURCE}: it reads the queue's attributes when the mapping is created and scales.`,
+  },
+  {
+    fn: 'Dispatcher',
+    grant: 'sqs:GetQueueUrl on queue',
+    reason:
+      `${EVENT_SOURCE}: CDK grants it with the others. Read-only on the same queue; dropping it would ` +
+      'mean hand-building the event source mapping and its grants instead of using SqsEventSource.',
+  },
+  ...(['Dispatcher', 'ConfigApiFunction'] as const).flatMap((fn) => [
+    {
+      fn,
+      grant: 'managed:AWSLambdaBasicExecutionRole',
+      reason: "Lambda writes the function's logs (and Powertools' EMF metrics) to CloudWatch Logs.",
+    },
+    {
+      fn,
+      grant: 'managed:AWSLambdaVPCAccessExecutionRole',
+      reason:
+        "Static egress (egress=nat) only: Lambda creates and removes the function's network interfaces " +
+        'in the private subnets.',
+    },
+  ]),
+];

@@ -1,0 +1,251 @@
+/**
+ * Least privilege, proven: the AWS actions each Lambda's code calls are exactly the ones its role grants.
+ *
+ * How the calls are found: this file runs the whole local stack in its own process (`startLocalStack`,
+ * what `npm start` runs: dynalite, fauxqs, aws-ses-v2-local, the KMS stand-in, maildev, the config API
+ * behind the local HTTP API gateway, the SQS poller feeding the dispatcher) and drives every path of
+ * both functions through their real Lambda handlers, which build their own SDK clients as in AWS. A
+ * recorder (test/support/aws-calls.ts) puts a middleware on every SDK client and attributes each call to
+ * the function whose invocation made it (each handler runs in its own AsyncLocalStorage scope; calls of
+ * the stack's own clients stay outside). The run happens here rather than being collected from the other
+ * suites: vitest runs files in parallel processes in no fixed order, so recordings merged across files
+ * would depend on which files ran, and a file run alone would have none. Here the proof always rests on
+ * a full run made in the same `npm test`, and adding a path to a function means adding it below.
+ *
+ * What is compared with the synthesized template (both egress variants): every call is allowed by a
+ * statement of the function's role on the resource it acts on, under the statement's conditions (the KMS
+ * encryption context of docs/design.md §8, evaluated on the real request); every grant is used by a
+ * call or listed in test/infra/iam-allowlist.ts with the reason it stays.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createProducer } from '../../functions/producer';
+import { DEFAULT_PORTS, freePort } from '../../infra/local/ports';
+import { type LocalStack, startLocalStack } from '../../infra/local/stack';
+import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
+import { type AwsCall, recordAwsCalls } from '../support/aws-calls';
+import { conditionHolds, permissionsOf, type ResourceKind, type TargetOf } from '../support/iam';
+import { callApi, eventually } from '../support/local-stack';
+import { IAM_ALLOWLIST } from './iam-allowlist';
+import { grantsOf, roleStatements, type StackResources, stackResources } from './role-grants';
+import { actionsOf, type Synthesized, synthMailer } from './synth';
+
+// The real handlers, each invocation in its function's recording scope (named by its construct id).
+vi.mock('../../functions/dispatcher/handler', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../functions/dispatcher/handler')>();
+  const { recordAwsCalls } = await import('../support/aws-calls');
+  const { within } = recordAwsCalls();
+  return {
+    handler: (...args: Parameters<typeof real.handler>) => within('Dispatcher', () => real.handler(...args)),
+  };
+});
+vi.mock('../../functions/config-api/handler', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../functions/config-api/handler')>();
+  const { recordAwsCalls } = await import('../support/aws-calls');
+  const { within } = recordAwsCalls();
+  return {
+    handler: (...args: Parameters<typeof real.handler>) =>
+      within('ConfigApiFunction', () => real.handler(...args)),
+  };
+});
+
+const FUNCTIONS = ['Dispatcher', 'ConfigApiFunction'];
+const recorder = recordAwsCalls();
+const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-iam-'));
+let stack: LocalStack;
+let targetOf: TargetOf;
+const variants: Array<{ name: string; s: Synthesized; resources: StackResources }> = [];
+
+const called = (fn: string, action: string) => () =>
+  Promise.resolve(
+    recorder.calls.some((c) => c.fn === fn && `${c.service}:${c.operation}` === action) || undefined,
+  );
+
+beforeAll(async () => {
+  // As in AWS, the dispatcher names the configuration set (SES authorizes the send on it too).
+  vi.stubEnv('SES_CONFIGURATION_SET', 'tenant-mailer-local');
+  const ports = Object.values(DEFAULT_PORTS).map((spec) => [spec.env, '0']);
+  stack = await startLocalStack({
+    dir,
+    env: Object.fromEntries([...ports, ['TENANT_SMTP_ALLOW_PRIVATE', '1']]),
+  });
+  const { info } = stack;
+  const targets = new Map<string | undefined, ResourceKind>([
+    [info.tableName, 'table'],
+    [process.env.KMS_KEY_ID, 'passwordKey'],
+    [info.queueUrl, 'queue'],
+    [info.dlqUrl, 'deadLetterQueue'],
+  ]);
+  targetOf = (target) => targets.get(target);
+  await exerciseFunctions(stack);
+  for (const [name, context] of [
+    ['egress none', {}],
+    ['egress nat', { egress: 'nat' }],
+  ] as const) {
+    const s = synthMailer({ context });
+    variants.push({ name, s, resources: stackResources(s) });
+  }
+}, 90_000);
+
+afterAll(async () => {
+  await stack?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Every path of both functions that reaches AWS: configs, test send, domain claim, sends, DLQ, hold. */
+async function exerciseFunctions(local: LocalStack): Promise<void> {
+  const { info } = local;
+  const api = <T>(method: string, path: string, body?: unknown) =>
+    callApi<T>(info, info.adminToken, method, path, body);
+  const { host, port, username, password } = info.mailboxSmtp;
+  const smtp = { host, port, security: 'none', username, password, fromAddress: 'mail@lp-smtp.example' };
+  const closed = await freePort();
+  const answers = [
+    await api('PUT', '/tenants/lp-smtp/sender', { mode: 'smtp', fallback: 'platform', smtp }),
+    await api('GET', '/tenants/lp-smtp/sender'),
+    await api('POST', '/tenants/lp-smtp/sender/test', {}),
+    await api('PUT', '/tenants/lp-hold/sender', {
+      mode: 'smtp',
+      fallback: 'hold',
+      smtp: { ...smtp, port: closed, fromAddress: 'mail@lp-hold.example' },
+    }),
+    await api('PUT', '/tenants/lp-domain/sender', {
+      mode: 'domain',
+      domain: { name: 'lp-domain.example', fromAddress: 'mail@lp-domain.example' },
+    }),
+    await api('DELETE', '/tenants/lp-domain/sender'),
+  ];
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 204]);
+
+  const sqs = new SQSClient({
+    endpoint: info.endpoints.sqs,
+    region: info.region,
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+    useQueueUrlAsEndpoint: false,
+  });
+  try {
+    const producer = createProducer({ sqs, queueUrl: info.queueUrl });
+    const mail = (tenantId: string) => ({
+      v: 1 as const,
+      tenantId,
+      to: 'someone@customer.example',
+      subject: `least privilege ${tenantId}`,
+      text: 'A run of the function for the IAM comparison.',
+      idempotencyKey: `lp-${tenantId}`,
+    });
+    for (const tenantId of ['lp-smtp', 'lp-platform', 'lp-hold']) await producer.enqueue(mail(tenantId));
+    // Refused by validation: dead-lettered with a reason.
+    await sqs.send(new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: '{"v":1}' }));
+    for (const tenantId of ['lp-smtp', 'lp-platform']) {
+      await eventually(`delivery of ${tenantId}`, 20_000, async () => {
+        const found = await api<{ status: string }>('GET', `/tenants/${tenantId}/deliveries/lp-${tenantId}`);
+        return found.status === 200 && found.body.status === 'sent' ? true : undefined;
+      });
+    }
+    // The same message again: its claim is finished, the dispatcher reads it and sends nothing.
+    await producer.enqueue(mail('lp-platform'));
+    await eventually('the duplicate read', 20_000, called('Dispatcher', 'dynamodb:GetItem'));
+    await eventually('the dead-lettered message', 20_000, called('Dispatcher', 'sqs:SendMessage'));
+    await eventually('the held message', 20_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
+    const list = await api('GET', '/tenants/lp-smtp/deliveries?limit=5');
+    const health = await api('GET', '/tenants/lp-smtp/health');
+    expect([list.status, health.status]).toEqual([200, 200]);
+  } finally {
+    sqs.destroy();
+  }
+}
+
+const callsOf = (fn: string): AwsCall[] => recorder.calls.filter((c) => c.fn === fn);
+const permissionKey = (action: string, resource: string) => `${action} on ${resource}`;
+
+describe('least privilege', () => {
+  it('has a recorded run of every function the stack deploys', () => {
+    // Assess
+    for (const { s } of variants) {
+      const deployed = s.stack.node.findAll().filter((c) => c instanceof NodejsFunction);
+      expect(deployed.map((c) => c.node.id).sort()).toEqual([...FUNCTIONS].sort());
+    }
+    for (const fn of FUNCTIONS) expect(callsOf(fn).length, fn).toBeGreaterThan(0);
+  });
+
+  it('grants every call a function makes, on its resource, under the conditions the request meets', () => {
+    // Act
+    const refused: string[] = [];
+    for (const { name, s, resources } of variants) {
+      for (const fn of FUNCTIONS) {
+        const statements = roleStatements(s, fn);
+        for (const call of callsOf(fn)) {
+          for (const p of permissionsOf(call, targetOf)) {
+            const allowed = statements.some(
+              (st) =>
+                st.Effect === 'Allow' &&
+                actionsOf(st).includes(p.action) &&
+                resources.kindsOf(st).includes(p.resource) &&
+                conditionHolds(st.Condition as Record<string, Record<string, unknown>>, p.conditionKeys),
+            );
+            if (!allowed) refused.push(`${name}: ${fn} ${permissionKey(p.action, p.resource)}`);
+          }
+        }
+      }
+    }
+
+    // Assess
+    expect([...new Set(refused)]).toEqual([]);
+  });
+
+  it('uses every grant, or the allowlist says why it stays, and the allowlist holds nothing else', () => {
+    // Prepare
+    const used = (fn: string) =>
+      new Set(
+        callsOf(fn).flatMap((c) =>
+          permissionsOf(c, targetOf).map((p) => permissionKey(p.action, p.resource)),
+        ),
+      );
+    const listed = (fn: string) => new Set(IAM_ALLOWLIST.filter((a) => a.fn === fn).map((a) => a.grant));
+
+    // Act
+    const unused: string[] = [];
+    const stale: string[] = [];
+    for (const fn of FUNCTIONS) {
+      const granted = new Set(variants.flatMap(({ s, resources }) => grantsOf(s, fn, resources)));
+      for (const grant of granted) {
+        if (!used(fn).has(grant) && !listed(fn).has(grant)) unused.push(`${fn}: ${grant}`);
+      }
+      for (const grant of listed(fn)) {
+        if (!granted.has(grant) || used(fn).has(grant)) stale.push(`${fn}: ${grant}`);
+      }
+    }
+
+    // Assess
+    expect(unused).toEqual([]);
+    expect(stale).toEqual([]);
+  });
+
+  it("confines every KMS grant to the contract's encryption context, which the real requests carry", () => {
+    // Prepare
+    const kmsCalls = recorder.calls.filter((c) => c.service === 'kms');
+    const wrong = [
+      { 'kms:EncryptionContext:purpose': 'other', 'kms:EncryptionContextKeys': ['purpose', 'tenantId'] },
+      { 'kms:EncryptionContext:purpose': 'smtp-password', 'kms:EncryptionContextKeys': ['purpose'] },
+    ];
+
+    // Assess
+    expect(new Set(kmsCalls.map((c) => `${c.fn} ${c.operation}`))).toEqual(
+      new Set(['ConfigApiFunction Encrypt', 'ConfigApiFunction Decrypt', 'Dispatcher Decrypt']),
+    );
+    for (const { s } of variants) {
+      for (const fn of FUNCTIONS) {
+        const kms = roleStatements(s, fn).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+        expect(kms.length, fn).toBeGreaterThan(0);
+        for (const st of kms) {
+          expect(st.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+          for (const keys of wrong) expect(conditionHolds(st.Condition as never, keys)).toBe(false);
+        }
+      }
+    }
+  });
+});
