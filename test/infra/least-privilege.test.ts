@@ -13,9 +13,10 @@
  * a full run made in the same `npm test`, and adding a path to a function means adding it below.
  *
  * What is compared with the synthesized template (both egress variants): every call is allowed by a
- * statement of the function's role on the resource it acts on, under the statement's conditions (the KMS
- * encryption context of docs/design.md §8, evaluated on the real request); every grant is used by a
- * call or listed in test/infra/iam-allowlist.ts with the reason it stays.
+ * statement of the function's role on the resource it acts on, under the statement's conditions
+ * evaluated on the real request (the KMS encryption context: docs/design.md §8 KMS); every grant is used
+ * by a call or listed in test/infra/iam-allowlist.ts with the reason it stays (docs/design.md §14
+ * Security rules).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
