@@ -9,6 +9,11 @@ const flag = z
   .optional()
   .transform((v) => v === '1' || v === 'true');
 
+const optionalText = z
+  .string()
+  .optional()
+  .transform((v) => (v ? v : undefined));
+
 const schema = z.object({
   TABLE_NAME: z.string().min(1),
   KMS_KEY_ID: z.string().min(1),
@@ -23,6 +28,9 @@ const schema = z.object({
   MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
   HOLD_MAX_AGE_SECONDS: z.coerce.number().int().min(60).default(86400),
   TENANT_SMTP_ALLOW_PRIVATE: flag,
+  ALERTS_QUEUE_URL: optionalText,
+  PLATFORM_WEBHOOK_URL: optionalText,
+  PLATFORM_WEBHOOK_SECRET_ARN: optionalText,
 });
 
 export interface Settings {
@@ -36,6 +44,11 @@ export interface Settings {
   maxAttempts: number;
   holdMaxAgeSeconds: number;
   allowPrivateSmtp: boolean;
+  /** Tenant alerts' own queue (dispatcher, config API and notifier); alerts are off without it. */
+  alertsQueueUrl: string | undefined;
+  /** The platform operators' webhook for every tenant's alerts, and its secret's Secrets Manager ARN. */
+  platformWebhookUrl: string | undefined;
+  platformWebhookSecretArn: string | undefined;
 }
 
 export class SettingsError extends Error {
@@ -64,5 +77,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     maxAttempts: s.MAX_ATTEMPTS,
     holdMaxAgeSeconds: s.HOLD_MAX_AGE_SECONDS,
     allowPrivateSmtp: s.TENANT_SMTP_ALLOW_PRIVATE,
+    alertsQueueUrl: s.ALERTS_QUEUE_URL,
+    platformWebhookUrl: s.PLATFORM_WEBHOOK_URL,
+    platformWebhookSecretArn: s.PLATFORM_WEBHOOK_SECRET_ARN,
   };
 }

@@ -183,3 +183,31 @@ export function webhookUrlProblem(raw: string, allowHttp: boolean): string | nul
 
 /** The port a webhook URL connects to. */
 export const webhookPort = urlPort;
+
+/** A tenant's alert settings (issue 14, "API"): the webhook secret only as KMS ciphertext. */
+export interface NotificationSettings {
+  tenantId: string;
+  /** 0..5 bare addresses. */
+  emails: string[];
+  webhook: { url: string; secretCiphertext: string } | null;
+  events: AlertEventType[];
+  version: number;
+  updatedAt: string;
+}
+
+/** One delivery of one event to one channel, as the notification log keeps it. */
+export interface NotificationLogEntry {
+  at: string;
+  eventId: string;
+  type: AlertEventType;
+  /** When the event was made; with eventId and channel it names the log item. */
+  eventCreatedAt: string;
+  channel: 'email' | 'webhook';
+  target: string;
+  ok: boolean;
+  status?: number;
+  attempts: number;
+  /** No more attempts will follow (success, or retries used up). */
+  final: boolean;
+  message?: string;
+}
