@@ -7,6 +7,13 @@ import { authorizeTenant, callerOf } from './authz';
 import type { ConfigApiDeps, RouteContext } from './deps';
 import { errorResponseOf, NotFoundError, RateLimitedError } from './errors';
 import { json } from './http';
+import {
+  deleteNotificationsRoute,
+  getNotificationsRoute,
+  notificationLogRoute,
+  putNotificationsRoute,
+  testNotificationsRoute,
+} from './notification-routes';
 import { openApiDocument } from './openapi';
 import { deliveriesRoute, deliveryRoute, healthRoute } from './read-routes';
 import { matchRoute, ROUTES, routeKey } from './routes';
@@ -29,6 +36,11 @@ const HANDLERS: Record<string, RouteHandler> = {
   'GET /tenants/{tenantId}/health': healthRoute,
   'GET /tenants/{tenantId}/deliveries': deliveriesRoute,
   'GET /tenants/{tenantId}/deliveries/{messageId}': deliveryRoute,
+  'PUT /tenants/{tenantId}/notifications': putNotificationsRoute,
+  'GET /tenants/{tenantId}/notifications': getNotificationsRoute,
+  'DELETE /tenants/{tenantId}/notifications': deleteNotificationsRoute,
+  'POST /tenants/{tenantId}/notifications/test': testNotificationsRoute,
+  'GET /tenants/{tenantId}/notifications/log': notificationLogRoute,
 };
 
 const KNOWN_KEYS = new Set(ROUTES.map(routeKey));

@@ -1,10 +1,25 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import type { AlertDelivery } from '../adapters/alert-delivery';
+import type { NotifyStore } from '../adapters/dynamo-notify';
 import type { DynamoStore } from '../adapters/dynamo-store';
 import type { KmsCipher } from '../adapters/kms-cipher';
+import type { SecretCipher } from '../adapters/kms-secrets';
 import type { NetworkGuard } from '../adapters/network-guard';
+import type { WebhookPoster } from '../adapters/webhook';
 import type { Clock } from '../core/types';
 import type { SmtpTester } from './smtp-test';
+
+/** What the tenant alert routes use (issue 14); without it those routes answer 404. */
+export interface AlertsApiDeps {
+  store: Pick<NotifyStore, 'getSettings' | 'putSettings' | 'deleteSettings' | 'putLog' | 'listLog'>;
+  /** Encrypts the webhook secret (KMS context `{ tenantId, purpose: "webhook-secret" }`). */
+  secrets: Pick<SecretCipher, 'encrypt'>;
+  webhook: Pick<WebhookPoster, 'vetUrl'>;
+  delivery: AlertDelivery;
+  /** Alert tests per tenant (default 5 per 60 s). */
+  testLimit?: { limit: number; windowSeconds: number };
+}
 
 /** The store operations the config API uses. */
 export type ConfigStore = Pick<
@@ -42,6 +57,7 @@ export interface ConfigApiDeps {
   testLimit?: { limit: number; windowSeconds: number };
   /** `sendTo` rate limit per tenant (default 5 per 60 s). */
   sendToLimit?: { limit: number; windowSeconds: number };
+  alerts?: AlertsApiDeps;
 }
 
 /** What a route handler gets: the request, its tenant, and the deps. */

@@ -1,4 +1,11 @@
 import { z } from 'zod';
+import { NOTIFICATION_OPERATIONS } from './notification-openapi';
+import {
+  notificationLogPageSchema,
+  notificationsViewSchema,
+  notificationTestResultSchema,
+  putNotificationsBodySchema,
+} from './notification-schemas';
 import { ROUTES, routeKey } from './routes';
 import {
   deliveriesPageSchema,
@@ -22,6 +29,7 @@ import {
 export const REQUEST_SCHEMAS = {
   SenderPut: putSenderBodySchema,
   SenderTest: testBodySchema,
+  NotificationsPut: putNotificationsBodySchema,
 } as const;
 
 /** Response bodies, by component name (JSON Schema of what the API answers). */
@@ -33,6 +41,9 @@ export const RESPONSE_SCHEMAS = {
   DeliveryDetail: deliveryDetailSchema,
   Error: errorBodySchema,
   GatewayError: gatewayErrorSchema,
+  NotificationsView: notificationsViewSchema,
+  NotificationTestResult: notificationTestResultSchema,
+  NotificationLogPage: notificationLogPageSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSE_SCHEMAS;
@@ -54,7 +65,7 @@ const COMMON_ERRORS = {
   '500': errorResponse('`internal`: an unexpected failure (never for bad input); nothing is exposed.'),
 };
 
-interface Operation {
+export interface Operation {
   summary: string;
   ok: { status: string; description: string; body?: ResponseName };
   request?: keyof typeof REQUEST_SCHEMAS;
@@ -120,6 +131,7 @@ const OPERATIONS: Record<string, Operation> = {
     summary: 'One delivery by its messageId (the idempotencyKey, by default the SQS message id).',
     ok: { status: '200', description: 'The delivery.', body: 'DeliveryDetail' },
   },
+  ...NOTIFICATION_OPERATIONS,
 };
 
 const PARAMETERS = {

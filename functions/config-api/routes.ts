@@ -17,6 +17,11 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/tenants/{tenantId}/health' },
   { method: 'GET', path: '/tenants/{tenantId}/deliveries' },
   { method: 'GET', path: '/tenants/{tenantId}/deliveries/{messageId}' },
+  { method: 'PUT', path: '/tenants/{tenantId}/notifications' },
+  { method: 'GET', path: '/tenants/{tenantId}/notifications' },
+  { method: 'DELETE', path: '/tenants/{tenantId}/notifications' },
+  { method: 'POST', path: '/tenants/{tenantId}/notifications/test' },
+  { method: 'GET', path: '/tenants/{tenantId}/notifications/log' },
   { method: 'GET', path: '/openapi.json', public: true },
 ];
 

@@ -1,6 +1,7 @@
 /** The alert email (issue 14, "Delivery"): a plain subject and a text body written from the event. Pure. */
 import {
   type AlertEvent,
+  adviceFor,
   type DeadLetteredData,
   type RecoveredData,
   type UnhealthyData,
@@ -48,7 +49,7 @@ function unhealthy(e: AlertEvent, p: string): AlertEmail {
     '',
     `We try your server again from ${d.retryAt ?? 'shortly'} on, with growing pauses, and tell you when it works again.`,
     '',
-    `What to do: ${f?.hint ?? 'check your sender settings and your server.'}`,
+    `What to do: ${(f && adviceFor(f)) ?? 'check your sender settings and your server.'}`,
     'Then use the sender test in your settings to check the server; the next message sent after that closes the alert.',
   ];
   return { subject, text: lines.join('\n') };
@@ -85,7 +86,7 @@ function stillUnhealthy(e: AlertEvent, p: string): AlertEmail {
       '',
       meanwhile(p, d.fallback),
       '',
-      `What to do: ${d.lastFailure?.hint ?? 'check your sender settings and your server.'}`,
+      `What to do: ${(d.lastFailure && adviceFor(d.lastFailure)) ?? 'check your sender settings and your server.'}`,
       'We remind you every 24 hours while this lasts.',
     ].join('\n'),
   };

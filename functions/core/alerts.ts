@@ -2,7 +2,7 @@
  * Tenant alerts (issue 14): what an alert event is, when one is due, and how its delivery is retried.
  * Pure: ids, HMACs and clocks come from the adapters.
  */
-import type { FailureRecord, FallbackPolicy } from './types';
+import type { FailureHint, FailureRecord, FallbackPolicy } from './types';
 import { httpsUrlProblem, urlPort } from './url';
 
 export const ALERT_EVENT_TYPES = [
@@ -20,7 +20,7 @@ export const SUBSCRIBABLE_EVENT_TYPES: readonly AlertEventType[] = ALERT_EVENT_T
 );
 
 export interface UnhealthyData {
-  lastFailure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message'> & { hint?: string };
+  lastFailure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message'> & { hint?: FailureHint };
   retryAt: string | null;
   fallback: FallbackPolicy;
   configVersion: number;
@@ -91,7 +91,12 @@ export function subscribed(events: readonly AlertEventType[], type: AlertEventTy
   return type === 'test' || events.includes(type);
 }
 
-const HINTS: Record<string, string> = {
+const HINT_ADVICE: Record<FailureHint, string> = {
+  'use-oauth2': 'Your provider no longer takes a password for sending: switch the sender to OAuth2.',
+  reconsent: 'The OAuth2 grant was revoked or expired: connect the mailbox again in your sender settings.',
+};
+
+const CLASS_ADVICE: Record<string, string> = {
   auth: 'Check the SMTP username and password in your sender settings; the server refused them.',
   tls: "Check that the server's certificate is valid for its host name and that the security setting (tls on 465, starttls on 587) matches the server.",
   connection:
@@ -106,9 +111,9 @@ const HINTS: Record<string, string> = {
   uncertain: 'Your server dropped the connection while taking a message; check its logs for the cause.',
 };
 
-/** What a tenant admin can do about a failure class (a sentence), if we know. */
-export function failureHint(failure: Pick<FailureRecord, 'class'>): string | undefined {
-  return HINTS[failure.class];
+/** What a tenant admin can do about a failure (a sentence): the failure's hint, else its class. */
+export function adviceFor(failure: Pick<FailureRecord, 'class' | 'hint'>): string | undefined {
+  return (failure.hint !== undefined ? HINT_ADVICE[failure.hint] : undefined) ?? CLASS_ADVICE[failure.class];
 }
 
 const WHAT_FAILED: Record<string, string> = {
@@ -130,13 +135,13 @@ export function whatFailed(failure: Pick<FailureRecord, 'class'>): string {
 
 /** The `sender.unhealthy` data for a breaker that just opened. */
 export function unhealthyData(input: {
-  failure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message'> | null;
+  failure: Pick<FailureRecord, 'class' | 'code' | 'phase' | 'message' | 'hint'> | null;
   retryAt: string | null;
   fallback: FallbackPolicy;
   configVersion: number;
 }): UnhealthyData {
   const f = input.failure ?? { class: 'connection', code: 'UNKNOWN', phase: 'CONNECT', message: '' };
-  const hint = failureHint(f);
+  const hint = 'hint' in f ? f.hint : undefined;
   return {
     lastFailure: {
       class: f.class,

@@ -27,6 +27,8 @@ export interface WebhookReceiverOptions {
   answer?: (n: number, request: ReceivedWebhook) => WebhookAnswer;
   host?: string;
   port?: number;
+  /** Epoch ms the signature's time is checked against (default the system clock). */
+  now?: () => number;
 }
 
 export interface WebhookReceiver {
@@ -60,7 +62,7 @@ export async function startWebhookReceiver(options: WebhookReceiverOptions = {})
     const signature = headers['tenant-mailer-signature'] ?? '';
     const verified =
       options.secret !== undefined &&
-      verifyWebhookSignature(options.secret, signature, body, Math.floor(Date.now() / 1000));
+      verifyWebhookSignature(options.secret, signature, body, Math.floor((options.now ?? Date.now)() / 1000));
     const entry: ReceivedWebhook = { at: new Date().toISOString(), headers, body, verified };
     received.push(entry);
     if (verified && options.file) {

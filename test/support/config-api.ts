@@ -14,6 +14,7 @@ import type { TenantSmtpSender } from '../../functions/core/ports';
 import type { Clock } from '../../functions/core/types';
 import { type LocalApiGateway, startLocalApiGateway } from '../../infra/local/api-gateway';
 import { createLocalIssuer, type LocalIssuer } from '../../infra/local/jwt';
+import { type AlertsFixture, startAlertsDeps } from './alerts';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
 import { TEST_CA, TEST_HOST } from './smtp';
@@ -79,6 +80,8 @@ export interface ConfigApiFixtureOptions {
   hosts?: Record<string, string[]>;
   /** The test endpoint's budget (default 15 s in the API; short here keeps failures fast). */
   testBudgetMs?: number;
+  /** Wire the tenant alert routes (starts a local SES for their test emails). */
+  alerts?: boolean;
 }
 
 export interface ApiResponse {
@@ -103,6 +106,8 @@ export interface ConfigApiFixture {
   store: DynamoStore;
   cipher: KmsCipher;
   smtp: TenantSmtpSender;
+  /** Present with `alerts: true`. */
+  alerts?: AlertsFixture;
   clock: Clock & { set(ms: number): void };
   /** Every response body text and every stdout/stderr write (Powertools Logger output) so far. */
   responses: string[];
@@ -158,7 +163,11 @@ export async function startConfigApiFixture(
     timeouts: { connectMs: 2_000, socketMs: 3_000 },
     logger,
   });
+  const alerts = options.alerts
+    ? await startAlertsDeps({ dynamo, kms, clock, allowPrivate, hosts: { ...TEST_HOSTS, ...options.hosts } })
+    : undefined;
   const api = createConfigApi({
+    ...(alerts && { alerts: alerts.deps }),
     store,
     cipher,
     guard,
@@ -212,6 +221,7 @@ export async function startConfigApiFixture(
     store,
     cipher,
     smtp,
+    ...(alerts && { alerts }),
     clock,
     responses,
     logs,
@@ -223,6 +233,7 @@ export async function startConfigApiFixture(
     async close() {
       smtp.close();
       await gateway.close();
+      await alerts?.close();
       await Promise.all([dynamo.close(), kms.close()]);
       stdout.mockRestore();
       stderr.mockRestore();

@@ -2,10 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { composeAlertEmail } from '../../functions/core/alert-email';
 import {
   type AlertEvent,
+  adviceFor,
   DEAD_LETTER_WINDOW_SECONDS,
   deadLetterDigestDueAt,
   deadLetterWindowStart,
-  failureHint,
   formatSignature,
   NOTIFY_MAX_ATTEMPTS,
   notifyRetryDelaySeconds,
@@ -95,24 +95,21 @@ describe('webhook URL syntax', () => {
 });
 
 describe('unhealthy data', () => {
-  it('carries the failure with a hint, the retry time, the policy and the config version', () => {
-    const data = unhealthyData({
-      failure: authFailure,
-      retryAt: 'R',
-      fallback: 'platform',
-      configVersion: 4,
-    });
+  it('carries the failure (with its hint code), the retry time, the policy and the config version', () => {
+    const failure = { ...authFailure, hint: 'use-oauth2' as const };
+    const data = unhealthyData({ failure, retryAt: 'R', fallback: 'platform', configVersion: 4 });
     expect(data).toEqual({
-      lastFailure: { ...authFailure, hint: failureHint(authFailure) },
+      lastFailure: failure,
       retryAt: 'R',
       fallback: 'platform',
       configVersion: 4,
     });
   });
 
-  it('has a hint for every class that opens the breaker', () => {
+  it('advises on every class that opens the breaker, and on a hint before its class', () => {
+    expect(adviceFor({ class: 'auth', hint: 'use-oauth2' })).toMatch(/OAuth2/);
     for (const cls of FAILURE_CLASSES.filter((c) => c !== 'recipient-rejected')) {
-      expect(failureHint({ class: cls })).toMatch(/\w/);
+      expect(adviceFor({ class: cls })).toMatch(/\w/);
     }
   });
 });
@@ -137,7 +134,7 @@ describe('alert email', () => {
     expect(text).toContain('Since 2030-01-01T10:00:00.000Z');
     expect(text).toContain('auth at AUTH (EAUTH): 535 5.7.8 bad');
     expect(text).toContain('Meanwhile your mail still goes out');
-    expect(text).toContain(`What to do: ${failureHint(authFailure)}`);
+    expect(text).toContain(`What to do: ${adviceFor(authFailure)}`);
     expect(text).not.toMatch(/\n{3}/);
   });
 
