@@ -2,7 +2,6 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -16,25 +15,9 @@ import { createSesSender } from '../adapters/ses-sender';
 import { createWebhookPoster, WEBHOOK_PORTS } from '../adapters/webhook';
 import { systemClock } from '../core/types';
 import { loadSettings, SettingsError } from '../settings';
-import { createNotifier, type NotifierHandler } from './notifier';
+import { createNotifier, type NotifierDeps, type NotifierHandler } from './notifier';
 
 let notify: NotifierHandler | undefined;
-
-/** Reads a Secrets Manager secret once per container (a failed read is tried again next time). */
-function secretOnce(arn: string): () => Promise<string> {
-  const client = new SecretsManagerClient({});
-  let value: Promise<string> | undefined;
-  return () => {
-    value ??= client.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
-      if (!out.SecretString) throw new Error('platform webhook secret has no string value');
-      return out.SecretString;
-    });
-    value.catch(() => {
-      value = undefined;
-    });
-    return value;
-  };
-}
 
 /** Builds the notifier once per container from the environment (endpoints from AWS_ENDPOINT_URL_*). */
 export function buildNotifier(env: Record<string, string | undefined> = process.env): NotifierHandler {
@@ -47,10 +30,8 @@ export function buildNotifier(env: Record<string, string | undefined> = process.
   const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const platformWebhook =
-    settings.platformWebhookUrl && settings.platformWebhookSecretArn
-      ? { url: settings.platformWebhookUrl, secret: secretOnce(settings.platformWebhookSecretArn) }
-      : undefined;
+  // The platform channel (PLATFORM_WEBHOOK_URL / _SECRET_ARN) is wired once its secret reader lands.
+  const platformWebhook = undefined as NotifierDeps['platformWebhook'];
   return createNotifier({
     store: createNotifyStore({ doc, tableName: settings.tableName, clock }),
     delivery: createAlertDelivery({
