@@ -111,8 +111,14 @@ const stackFileSchema = z.object({
 /** The parts of `.local/stack.json` the sender needs. */
 export type LocalStackInfo = z.infer<typeof stackFileSchema>;
 
-/** Reads the running stack's file; throws StackNotRunningError when it is absent or unreadable. */
-export async function readStackFile(path: string): Promise<LocalStackInfo> {
+/**
+ * Reads the running stack's file (the parts `schema` names; by default what the sender needs); throws
+ * StackNotRunningError when it is absent or unreadable.
+ */
+export async function readStackFile<S extends z.ZodType = typeof stackFileSchema>(
+  path: string,
+  schema?: S,
+): Promise<z.infer<S>> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -123,7 +129,7 @@ export async function readStackFile(path: string): Promise<LocalStackInfo> {
     throw error;
   }
   try {
-    return stackFileSchema.parse(JSON.parse(text));
+    return (schema ?? stackFileSchema).parse(JSON.parse(text)) as z.infer<S>;
   } catch (error) {
     const message = `${path} is not a local stack file; restart the local stack: npm start`;
     throw new StackNotRunningError(message, { cause: error });

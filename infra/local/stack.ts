@@ -17,6 +17,7 @@ import {
   startMailbox,
   startSesLocal,
 } from './services';
+import { startSesStandIn } from './ses-stand-in';
 import { createTable } from './table';
 
 /** `.local/stack.json` (docs/design.md §16 Local stack): where every part of the running stack is. */
@@ -67,8 +68,9 @@ const PLATFORM_FROM = 'notifications@platform.example';
 const PLATFORM_NAME = 'Tenant Mailer';
 
 /**
- * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local, the KMS stand-in,
- * maildev, the config API behind the local HTTP API gateway, and the SQS poller feeding the dispatcher.
+ * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local behind the SES v2
+ * stand-in, the KMS stand-in, maildev, the config API behind the local HTTP API gateway, and the SQS
+ * poller feeding the dispatcher.
  * The handlers are the real Lambda handlers, configured through the same environment as in AWS.
  */
 export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
@@ -91,7 +93,18 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     const dynamodb = await up('DynamoDB (dynalite)', startDynalite(await port('dynamodb')));
     const sqsServer = await up('SQS (fauxqs)', startFauxqs(await port('sqs')));
-    const ses = await up('SES (aws-ses-v2-local)', startSesLocal(await port('ses')));
+    const ses = await up('SES mailbox (aws-ses-v2-local)', startSesLocal(await port('ses')));
+    // The handlers talk to the stand-in (identities, tenants, SES's send checks); it hands what SES would
+    // accept to aws-ses-v2-local, which keeps the mailbox. The platform's own domain is verified from the start.
+    const sesApi = await up(
+      'SES v2 stand-in',
+      startSesStandIn({
+        forwardTo: ses.url,
+        port: await port('sesApi'),
+        region: REGION,
+        verifiedIdentities: [PLATFORM_FROM.split('@')[1] ?? PLATFORM_FROM],
+      }),
+    );
     const kms = await up('KMS stand-in', startKmsStandIn({ port: await port('kms') }));
     const mailbox = await up(
       'tenant mailbox (maildev)',
@@ -130,7 +143,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_EC2_METADATA_DISABLED: 'true',
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
       AWS_ENDPOINT_URL_SQS: sqsServer.url,
-      AWS_ENDPOINT_URL_SESV2: ses.url,
+      AWS_ENDPOINT_URL_SESV2: sesApi.url,
       AWS_ENDPOINT_URL_KMS: kms.url,
       TABLE_NAME: TABLE,
       KMS_KEY_ID: kms.keyId,
@@ -181,7 +194,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sesUrl: ses.url,
       mailboxUrl: mailbox.url,
       mailboxSmtp: mailbox.smtp,
-      endpoints: { dynamodb: dynamodb.url, sqs: sqsServer.url, sesv2: ses.url, kms: kms.url },
+      endpoints: { dynamodb: dynamodb.url, sqs: sqsServer.url, sesv2: sesApi.url, kms: kms.url },
       region: REGION,
       tableName: TABLE,
       platformFrom: PLATFORM_FROM,
