@@ -66,6 +66,8 @@ const INVOCATION_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 5;
 const PLATFORM_FROM = 'notifications@platform.example';
 const PLATFORM_NAME = 'Tenant Mailer';
+/** The SES configuration set the dispatcher names, as the CDK stack's in AWS (it exists in the local SES). */
+const SES_CONFIGURATION_SET = 'tenant-mailer-local';
 
 /**
  * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local behind the SES v2
@@ -103,6 +105,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         port: await port('sesApi'),
         region: REGION,
         verifiedIdentities: [PLATFORM_FROM.split('@')[1] ?? PLATFORM_FROM],
+        configurationSets: [SES_CONFIGURATION_SET],
       }),
     );
     const kms = await up('KMS stand-in', startKmsStandIn({ port: await port('kms') }));
@@ -151,6 +154,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       DLQ_URL: queues.dlqUrl,
       PLATFORM_FROM_ADDRESS: PLATFORM_FROM,
       PLATFORM_NAME: PLATFORM_NAME,
+      SES_CONFIGURATION_SET,
       MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       TENANT_SMTP_ALLOW_PRIVATE: env.TENANT_SMTP_ALLOW_PRIVATE ?? '1',
       POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
