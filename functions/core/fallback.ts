@@ -1,4 +1,5 @@
 /** Sender identity per route and SES tags (docs/design.md §13 Sender identity). Pure string work. */
+import { deliveryTags } from './delivery-tags';
 import type { FallbackReason, Route, SenderConfig } from './types';
 
 /** The platform sender (settings PLATFORM_FROM_ADDRESS, PLATFORM_NAME). */
@@ -86,6 +87,8 @@ export interface SesTagInput {
   tenantId: string;
   route: Route;
   fallbackReason: FallbackReason | null;
+  /** The delivery's messageId (idempotency key): the delivery events find their item by it (§19). */
+  messageId?: string;
 }
 
 /** SES allows ASCII letters, digits, `_` and `-` in tag values, at most 256 characters. */
@@ -94,11 +97,12 @@ export function sesTagValue(value: string | null): string {
   return clean || 'none';
 }
 
-/** SES message tags: tenantId, route and fallbackReason (null → `none`). */
+/** SES message tags: tenantId, route, fallbackReason (null → `none`) and the encoded messageId. */
 export function sesTags(input: SesTagInput): { Name: string; Value: string }[] {
   return [
     { Name: 'tenantId', Value: sesTagValue(input.tenantId) },
     { Name: 'route', Value: sesTagValue(input.route) },
     { Name: 'fallbackReason', Value: sesTagValue(input.fallbackReason) },
+    ...(input.messageId === undefined ? [] : deliveryTags(input.tenantId, input.messageId).slice(1)),
   ];
 }

@@ -229,7 +229,7 @@ async function viaSes(
   const started = deps.clock.now();
   try {
     const { raw } = await mimeFor(input, identity, messageId);
-    const tags = sesTags({ tenantId: input.tenantId, route, fallbackReason: reason });
+    const tags = sesTags({ tenantId: input.tenantId, route, fallbackReason: reason, messageId: input.key });
     // Cut before the deadline, leaving time to record the outcome: past it the lease on the message ends
     // and Lambda kills the invocation, losing what this attempt learned.
     const signal = AbortSignal.timeout(Math.max(0, input.deadline - BOOKKEEPING_MS - deps.clock.now()));

@@ -197,8 +197,12 @@ describe('dispatcher routes', () => {
       { Name: 'tenantId', Value: 'splitco' },
       { Name: 'route', Value: 'split' },
       { Name: 'fallbackReason', Value: 'server-temporary' },
+      { Name: 'messageId', Value: expect.stringMatching(/^[A-Za-z0-9_-]+$/) },
     ]);
     const [d] = await f.deliveries('splitco');
+    // The event of this send finds its delivery by the tags (docs/design.md §18).
+    const tagValue = (name: string) => f.sesRequests[0]?.EmailTags?.find((t) => t.Name === name)?.Value;
+    expect(Buffer.from(tagValue('messageId') ?? '', 'base64url').toString()).toBe(d?.messageId);
     expect(d).toMatchObject({ route: 'split', fallbackReason: 'server-temporary', status: 'sent' });
     expect(d?.accepted.sort()).toEqual(['ann@example.test', 'busy@example.test']);
     expect(d?.rejected).toEqual([]);
