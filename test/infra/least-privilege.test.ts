@@ -25,12 +25,14 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProducer } from '../../functions/producer';
+import { REPO_ROOT } from '../../infra/lambda';
 import { DEFAULT_PORTS, freePort } from '../../infra/local/ports';
 import { type LocalStack, startLocalStack } from '../../infra/local/stack';
 import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
 import { type AwsCall, recordAwsCalls } from '../support/aws-calls';
 import { conditionHolds, permissionsOf, type ResourceKind, type TargetOf } from '../support/iam';
 import { callApi, eventually } from '../support/local-stack';
+import { sdkCommandsIn } from '../support/sdk-commands';
 import { IAM_ALLOWLIST } from './iam-allowlist';
 import { grantsOf, roleStatements, type StackResources, stackResources } from './role-grants';
 import { actionsOf, type Synthesized, synthMailer } from './synth';
@@ -171,6 +173,16 @@ describe('least privilege', () => {
       expect(deployed.map((c) => c.node.id).sort()).toEqual([...FUNCTIONS].sort());
     }
     for (const fn of FUNCTIONS) expect(callsOf(fn).length, fn).toBeGreaterThan(0);
+  });
+
+  it('reaches every AWS SDK command the functions construct (the producer client is not a Lambda)', () => {
+    // Prepare
+    const inCode = sdkCommandsIn(join(REPO_ROOT, 'functions'), ['producer']);
+    const recorded = new Set(recorder.calls.map((c) => `${c.service}:${c.operation}`));
+
+    // Assess
+    expect(inCode.size).toBeGreaterThan(0);
+    expect([...inCode].filter((command) => !recorded.has(command))).toEqual([]);
   });
 
   it('grants every call a function makes, on its resource, under the conditions the request meets', () => {
