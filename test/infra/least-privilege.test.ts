@@ -10,7 +10,9 @@
  * the stack's own clients stay outside). The run happens here rather than being collected from the other
  * suites: vitest runs files in parallel processes in no fixed order, so recordings merged across files
  * would depend on which files ran, and a file run alone would have none. Here the proof always rests on
- * a full run made in the same `npm test`, and adding a path to a function means adding it below.
+ * a full run made in the same `npm test`, and adding a path to a function means adding it below. A new
+ * function: wrap its handler like the two below, add its construct id to FUNCTIONS and its paths to
+ * exerciseFunctions; a new SDK command anywhere in functions/ must be reached by that run.
  *
  * What is compared with the synthesized template (both egress variants): every call is allowed by a
  * statement of the function's role on the resource it acts on, under the statement's conditions
@@ -92,7 +94,7 @@ beforeAll(async () => {
     const s = synthMailer({ context });
     variants.push({ name, s, resources: stackResources(s) });
   }
-}, 90_000);
+}, 150_000);
 
 afterAll(async () => {
   await stack?.close();
@@ -144,16 +146,16 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     // Refused by validation: dead-lettered with a reason.
     await sqs.send(new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: '{"v":1}' }));
     for (const tenantId of ['lp-smtp', 'lp-platform']) {
-      await eventually(`delivery of ${tenantId}`, 20_000, async () => {
+      await eventually(`delivery of ${tenantId}`, 30_000, async () => {
         const found = await api<{ status: string }>('GET', `/tenants/${tenantId}/deliveries/lp-${tenantId}`);
         return found.status === 200 && found.body.status === 'sent' ? true : undefined;
       });
     }
     // The same message again: its claim is finished, the dispatcher reads it and sends nothing.
     await producer.enqueue(mail('lp-platform'));
-    await eventually('the duplicate read', 20_000, called('Dispatcher', 'dynamodb:GetItem'));
-    await eventually('the dead-lettered message', 20_000, called('Dispatcher', 'sqs:SendMessage'));
-    await eventually('the held message', 20_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
+    await eventually('the duplicate read', 30_000, called('Dispatcher', 'dynamodb:GetItem'));
+    await eventually('the dead-lettered message', 30_000, called('Dispatcher', 'sqs:SendMessage'));
+    await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
     const list = await api('GET', '/tenants/lp-smtp/deliveries?limit=5');
     const health = await api('GET', '/tenants/lp-smtp/health');
     expect([list.status, health.status]).toEqual([200, 200]);
