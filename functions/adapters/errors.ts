@@ -65,10 +65,18 @@ export class IdentityNotVerifiedError extends AdapterError {
 export class SesSendError extends AdapterError {
   readonly code: string;
   readonly retryable: boolean;
-  constructor(message: string, code: string, retryable: boolean, options?: ErrorOptions) {
+  /** The request may have reached SES and been sent (a 5xx, a lost answer, our own timeout). */
+  readonly mayHaveSent: boolean;
+  constructor(
+    message: string,
+    code: string,
+    retryable: boolean,
+    options?: ErrorOptions & { mayHaveSent?: boolean },
+  ) {
     super(message, options);
     this.name = 'SesSendError';
     this.code = code;
     this.retryable = retryable;
+    this.mayHaveSent = options?.mayHaveSent ?? false;
   }
 }

@@ -131,7 +131,22 @@ export function translateSesError(error: unknown): IdentityNotVerifiedError | Se
     shape.$retryable !== undefined ||
     (status !== undefined && (status >= 500 || status === 429)) ||
     (errno !== undefined && RETRYABLE_NETWORK_CODES.has(errno));
-  return new SesSendError(`SES send failed (${code}): ${message}`, code, retryable, { cause: error });
+  return new SesSendError(`SES send failed (${code}): ${message}`, code, retryable, {
+    cause: error,
+    mayHaveSent: mayHaveSent(status, errno),
+  });
+}
+
+/** Errors that say the request never reached SES: nothing was sent. */
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * SES answered 5xx, or never answered (reset, timeout, our abort) after the request left: SES may have
+ * sent it. A 4xx (throttling included) or a connection that never opened means it did not.
+ */
+function mayHaveSent(status: number | undefined, errno: string | undefined): boolean {
+  if (status !== undefined) return status >= 500;
+  return errno === undefined || !NOT_SENT_CODES.has(errno);
 }
 
 /** The identities an SES "not verified" message names after "failed the check in region …:". */

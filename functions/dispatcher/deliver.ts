@@ -249,7 +249,14 @@ async function viaSes(
     }
     const code = err instanceof SesSendError ? err.code : err instanceof Error ? err.name : 'Error';
     result.lastError = `SES ${code}: ${err instanceof Error ? err.message : String(err)}`.slice(0, 500);
-    deps.logger.warn('SES send failed', { tenantId: input.tenantId, code, route });
+    // SES may have sent it: a later attempt could send it again, so the record says so.
+    const doubt = err instanceof SesSendError && err.mayHaveSent;
+    if (doubt) result.possibleDuplicate = true;
+    const context = { tenantId: input.tenantId, messageId: input.key, code, route };
+    deps.logger.warn(
+      doubt ? 'SES send failed after SES may have sent it: possible duplicate' : 'SES send failed',
+      context,
+    );
     return 'failed';
   } finally {
     result.timings.sesMs = (result.timings.sesMs ?? 0) + (deps.clock.now() - started);

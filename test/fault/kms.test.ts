@@ -3,7 +3,7 @@ import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import { toSqsRecord } from '../support/dispatcher';
 import { awsErrors, type HttpFault } from '../support/fault-proxy';
-import { type Accounting, type FaultRig, useFaultRig } from '../support/faults';
+import { expectSound, type FaultRig, keysFor as keys, useFaultRig } from '../support/faults';
 import type { TestSmtpServer } from '../support/smtp';
 
 // KMS unavailable (throttled, failing, silent) is the platform's fault: the mail falls back with reason
@@ -16,15 +16,6 @@ useFaultRig((r) => {
 });
 
 const decrypt = { when: (r: { target: string }) => r.target === 'TrentService.Decrypt' };
-
-function expectSound(a: Accounting): void {
-  expect(a.lost).toEqual([]);
-  expect(a.unexplainedDoubles).toEqual([]);
-  expect(a.badDlq).toEqual([]);
-  expect(a.stuckClaims).toEqual([]);
-}
-
-const keys = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `k-${prefix}-${i}`);
 
 /** One batch under the fault, then one after it cleared; returns the keys and the peer. */
 async function faultThenClear(tenantId: string, fault: HttpFault, handler: DispatchHandler) {

@@ -127,6 +127,19 @@ describe('TCP fault proxy', () => {
     expect(counts[0]).toBeLessThan(40);
   });
 
+  it('dropConnections() resets open connections and keeps listening', async () => {
+    proxy.clear();
+    const socket = net.connect({ host: '127.0.0.1', port: proxy.port });
+    const ended = new Promise<string>((resolve) => {
+      socket.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+      socket.on('close', () => resolve('closed'));
+    });
+    await new Promise((resolve) => socket.once('data', resolve).write('ping'));
+    proxy.dropConnections();
+    expect(await ended).toMatch(/ECONNRESET|closed/);
+    expect(await talk(proxy.port, 'again')).toBe('ok:again');
+  });
+
   it('stop() refuses for real (ECONNREFUSED); start() listens again on the same port', async () => {
     proxy.clear();
     const port = proxy.port;

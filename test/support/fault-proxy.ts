@@ -77,7 +77,7 @@ export interface FaultProxy<Info, Fault> {
   port: number;
   /** `http://127.0.0.1:<port>`. */
   url: string;
-  /** Replaces the rules (first matching rule decides; no rule: pass). */
+  /** Replaces the rules: the first that matches and fires (its rate) decides; none: pass. */
   set(...rules: FaultRule<Info, Fault>[]): void;
   clear(): void;
   stats: FaultStats;
@@ -85,6 +85,8 @@ export interface FaultProxy<Info, Fault> {
   stop(): Promise<void>;
   /** Listens again on the same port. */
   start(): Promise<void>;
+  /** Resets every open connection (pooled ones too), still listening: the next use must reconnect. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -124,7 +126,7 @@ class Rules<Info, Fault extends { type: string }> {
     for (const rule of this.rules) {
       if (rule.times !== undefined && rule.fired >= rule.times) continue;
       if (rule.when && !rule.when(info)) continue;
-      if (this.random() >= (rule.rate ?? 1)) return undefined;
+      if (this.random() >= (rule.rate ?? 1)) continue;
       rule.fired += 1;
       this.stats.faults[rule.fault.type] = (this.stats.faults[rule.fault.type] ?? 0) + 1;
       return rule.fault;
@@ -152,7 +154,10 @@ function lifecycle(server: net.Server, sockets: Set<net.Socket>, initialPort = 0
       for (const socket of sockets) socket.destroy();
       sockets.clear();
     });
-  return { listen, stop, port: () => port };
+  const drop = () => {
+    for (const socket of sockets) socket.resetAndDestroy();
+  };
+  return { listen, stop, drop, port: () => port };
 }
 
 function track(sockets: Set<net.Socket>, socket: net.Socket): void {
@@ -228,6 +233,7 @@ function proxyOf<Info, Fault extends { type: string }>(
     stats: rules.stats,
     stop: life.stop,
     start: life.listen,
+    dropConnections: life.drop,
     async close() {
       await life.stop();
       server.removeAllListeners();

@@ -3,7 +3,7 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createKmsCipher, type KmsCipher, type KmsCipherOptions } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
@@ -119,8 +119,9 @@ export function useFaultRig(onStart: (rig: FaultRig) => void): void {
     const invokeAll = async (handler: DispatchHandler, remainingMs: number) => {
       const messages = await fx.sqs.receiveAll(fx.sqs.queueUrl);
       for (let i = 0; i < messages.length; i += 10) {
-        lastDeadline = Math.max(lastDeadline, fx.clock.now() + remainingMs);
         await fx.invoke(messages.slice(i, i + 10).map(toSqsRecord), { handler, remainingMs });
+        // An upper bound of the invocation's deadline (its context was made a moment after the call).
+        lastDeadline = Math.max(lastDeadline, fx.clock.now() + remainingMs);
       }
       return messages.length;
     };
@@ -253,4 +254,20 @@ async function recordedDoubt(fx: DispatcherFixture, key: string): Promise<boolea
     }),
   );
   return (scan.Items ?? []).some((item) => item.possibleDuplicate === true);
+}
+
+/** The accounting's rules: nothing lost, no unexplained double, every DLQ entry explained, no stuck claim. */
+export function expectSound(a: Accounting): void {
+  const { lost, unexplainedDoubles, badDlq, stuckClaims } = a;
+  expect({ lost, unexplainedDoubles, badDlq, stuckClaims }).toEqual({
+    lost: [],
+    unexplainedDoubles: [],
+    badDlq: [],
+    stuckClaims: [],
+  });
+}
+
+/** `n` message keys (`k-<prefix>-<i>`). */
+export function keysFor(prefix: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `k-${prefix}-${i}`);
 }
