@@ -1,8 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import { createAlertAdapters } from '../adapters/alert-wiring';
 import { createDynamoStore } from '../adapters/dynamo-store';
 import { createKmsCipher } from '../adapters/kms-cipher';
 import { createKmsCredentials } from '../adapters/kms-credentials';
@@ -29,7 +31,23 @@ function buildApi(): ConfigApiHandler {
   });
   const guard = createNetworkGuard({ allowPrivate: settings.allowPrivateSmtp });
   const cipher = createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock });
+  const alerts =
+    settings.alertsQueueUrl === undefined
+      ? undefined
+      : createAlertAdapters({
+          doc,
+          tableName: settings.tableName,
+          kms: new KMSClient({}),
+          keyId: settings.kmsKeyId,
+          ses: new SESv2Client({}),
+          configurationSet: settings.sesConfigurationSet,
+          allowPrivate: settings.allowPrivateSmtp,
+          clock,
+          platform: { address: settings.platformFromAddress, name: settings.platformName },
+        });
   return createConfigApi({
+    // Tenant alert routes (docs/design.md §18); deployed together with the alerts queue.
+    ...(alerts && { alerts }),
     store: createDynamoStore({ doc, tableName: settings.tableName, clock }),
     cipher,
     guard,

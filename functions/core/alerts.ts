@@ -2,7 +2,7 @@
  * Tenant alerts (issue 14): what an alert event is, when one is due, and how its delivery is retried.
  * Pure: ids, HMACs and clocks come from the adapters.
  */
-import type { FailureHint, FailureRecord, FallbackPolicy } from './types';
+import type { FailureHint, FailureRecord, FallbackPolicy, HealthState } from './types';
 import { httpsUrlProblem, urlPort } from './url';
 
 export const ALERT_EVENT_TYPES = [
@@ -215,4 +215,20 @@ export interface NotificationLogEntry {
   /** No more attempts will follow (success, or retries used up). */
   final: boolean;
   message?: string;
+}
+
+/**
+ * What the dispatcher tells the alerts side (issue 14). Called only by the container whose conditional
+ * HEALTH write made the transition, so N racing containers emit one event. Never throws: an alert that
+ * cannot be queued is logged, and the mail goes on.
+ */
+export interface AlertEmitter {
+  breakerChanged(input: {
+    tenantId: string;
+    transition: 'opened' | 'closed' | 'reopened';
+    health: HealthState;
+    previous: HealthState;
+    fallback: FallbackPolicy;
+  }): Promise<void>;
+  deadLettered(input: { tenantId: string; reason: string; messageId: string | null }): Promise<void>;
 }

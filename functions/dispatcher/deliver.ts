@@ -184,6 +184,17 @@ async function writeHealthFor(deps: DispatcherDeps, input: DeliverInput, event: 
       if (next.transition === 'opened') emit(deps.metrics, 'breakerOpened', 1);
       if (next.transition === 'closed') emit(deps.metrics, 'breakerClosed', 1);
       if (next.transition) deps.logger.info('tenant breaker', { tenantId, transition: next.transition });
+      // Only the write that made the transition tells the tenant (docs/design.md §18 Tenant alerts).
+      if (next.transition) {
+        const fallback = view.config?.fallback ?? 'platform';
+        await deps.alerts?.breakerChanged({
+          tenantId,
+          transition: next.transition,
+          health: next.health,
+          previous,
+          fallback,
+        });
+      }
       return;
     }
     const fresh = await deps.store.loadTenant(tenantId);

@@ -6,6 +6,8 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createAlertEmitter } from '../adapters/alert-emitter';
+import { createNotifyStore } from '../adapters/dynamo-notify';
 import { createDynamoStore } from '../adapters/dynamo-store';
 import { createKmsCipher } from '../adapters/kms-cipher';
 import { createKmsCredentials } from '../adapters/kms-credentials';
@@ -64,6 +66,15 @@ function build(): DispatchHandler {
     holdMaxAgeSeconds: settings.holdMaxAgeSeconds,
     sesReserveMs: SES_RESERVE_MS,
     unverifiedDomains: new ExpiringSet(DOMAIN_UNVERIFIED_MEMORY_MS, clock),
+    ...(settings.alertsQueueUrl !== undefined && {
+      alerts: createAlertEmitter({
+        sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+        queueUrl: settings.alertsQueueUrl,
+        store: createNotifyStore({ doc, tableName: settings.tableName, clock }),
+        clock,
+        logger,
+      }),
+    }),
   });
 }
 

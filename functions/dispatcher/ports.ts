@@ -3,6 +3,7 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { DynamoStore } from '../adapters/dynamo-store';
 import type { QueueAdapter } from '../adapters/queue';
 import type { SesSender } from '../adapters/ses-sender';
+import type { AlertEmitter } from '../core/alerts';
 import type { PlatformSender } from '../core/fallback';
 import type { TenantSmtpSender } from '../core/ports';
 import type { Clock, HealthState, SenderConfig } from '../core/types';
@@ -23,6 +24,8 @@ export interface DispatcherDeps {
   sesReserveMs: number;
   /** SES identities (domains) seen unverified, remembered per container. */
   unverifiedDomains: ExpiringSet;
+  /** Tenant alerts (docs/design.md §18): told of breaker transitions and dead letters; off when absent. */
+  alerts?: AlertEmitter;
   /** The least time (ms, on top of the SES reserve) a tenant SMTP send starts with; default MIN_TENANT_WINDOW_MS. */
   minTenantWindowMs?: number;
 }

@@ -242,7 +242,7 @@ async function leaveQueued(deps: DispatcherDeps, job: MessageJob, o: Outcome, se
 /** Sends the message body verbatim to the DLQ with the contract's attributes. */
 export async function deadLetter(
   deps: DispatcherDeps,
-  job: { record: SQSRecord },
+  job: { record: SQSRecord; message?: QueueMessage },
   reason: DlqReason,
   detail: string,
   tenantId?: string,
@@ -254,6 +254,8 @@ export async function deadLetter(
     ...(tenantId !== undefined && { tenantId }),
   });
   emit(deps.metrics, 'deadLettered', 1, { reason });
+  if (tenantId !== undefined)
+    await deps.alerts?.deadLettered({ tenantId, reason, messageId: job.record.messageId });
   deps.logger.warn('dead-lettered', { reason, detail, messageId: job.record.messageId, tenantId });
 }
 
