@@ -2,6 +2,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -75,6 +76,15 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     retention: logs.RetentionDays.ONE_MONTH,
     removalPolicy: RemovalPolicy.DESTROY,
   });
+  // The function's own role writes to its own log group only (AWSLambdaBasicExecutionRole would allow
+  // every log group of the account). In a VPC, Lambda also manages the function's network interfaces.
+  const role = new iam.Role(scope, `${id}Role`, {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    managedPolicies: props.network
+      ? [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole')]
+      : [],
+  });
+  logGroup.grantWrite(role);
   return new NodejsFunction(scope, id, {
     entry: join(REPO_ROOT, props.entry),
     handler: 'handler',
@@ -88,6 +98,7 @@ export function bundledFunction(scope: Construct, id: string, props: BundledFunc
     // Stack traces through the source map: a production error names the TypeScript line.
     environment: { ...props.environment, NODE_OPTIONS: '--enable-source-maps' },
     logGroup,
+    role,
     ...(props.network
       ? {
           vpc: props.network.vpc,

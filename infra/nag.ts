@@ -1,8 +1,6 @@
 import { Validations } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
 
-const BASIC_EXECUTION =
-  'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole';
 const VPC_ACCESS =
   'Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole';
 
@@ -13,13 +11,18 @@ export interface NagAcknowledgment {
   reason: string;
 }
 
+/** A function and its role (IAM findings sit on the role, which is not a child of the function). */
+export interface FunctionLike extends IConstruct {
+  role?: IConstruct | undefined;
+}
+
 /**
  * The parts of the stack the acknowledgments name. The app passes the stack (infra/mailer-app.ts);
  * nag.ts and stack.ts do not import each other.
  */
 export interface NagSubject {
-  dispatcher: IConstruct;
-  configFunction: IConstruct;
+  dispatcher: FunctionLike;
+  configFunction: FunctionLike;
   /** Set when the functions run in a VPC (static egress). */
   egress: unknown;
   api: { publicRoutes: readonly IConstruct[] };
@@ -39,16 +42,9 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
         'nodejs22.x is the runtime the project targets (contract and esbuild target node22); moving to a newer ' +
         'runtime is a deliberate, tested change, not a side effect of a CDK upgrade.',
     });
-    list.push({
-      scope: fn,
-      id: `AwsSolutions-IAM4[${BASIC_EXECUTION}]`,
-      reason:
-        'AWSLambdaBasicExecutionRole only allows writing the function its own CloudWatch Logs streams; ' +
-        'a hand-written copy would add nothing.',
-    });
     if (stack.egress) {
       list.push({
-        scope: fn,
+        scope: fn.role ?? fn,
         id: `AwsSolutions-IAM4[${VPC_ACCESS}]`,
         reason:
           'Static egress puts the function in a VPC; Lambda needs AWSLambdaVPCAccessExecutionRole to manage ' +
@@ -57,7 +53,7 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
     }
   }
   list.push({
-    scope: stack.dispatcher,
+    scope: stack.dispatcher.role ?? stack.dispatcher,
     id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
     reason:
       'Domain tier: the dispatcher sends as each tenant domain verified in SES after deploy, so the ' +

@@ -39,11 +39,11 @@ export const IAM_ALLOWLIST: AllowedGrant[] = [
       'mean hand-building the event source mapping and its grants instead of using SqsEventSource.',
   },
   ...(['Dispatcher', 'ConfigApiFunction'] as const).flatMap((fn) => [
-    {
+    ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       fn,
-      grant: 'managed:AWSLambdaBasicExecutionRole',
-      reason: "Lambda writes the function's logs (and Powertools' EMF metrics) to CloudWatch Logs.",
-    },
+      grant: `${action} on logGroup:${fn}`,
+      reason: "Lambda writes the function's output (logs, Powertools' EMF metrics) to its own log group.",
+    })),
     {
       fn,
       grant: 'managed:AWSLambdaVPCAccessExecutionRole',

@@ -1,5 +1,5 @@
 /** A function role's grants in a synthesized template, named by the stack resources they apply to. */
-import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { ResourceKind } from '../support/iam';
 import {
   actionsOf,
@@ -27,10 +27,15 @@ export function stackResources(s: Synthesized): StackResources {
     [arn(stack.mail.configurationSetArn), 'sesConfigurationSet'],
     [arn(stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })), 'sesIdentity'],
   ]);
+  // Each function's log group, as `logGroup:<construct id>`.
+  const named = new Map<string, string>(kinds);
+  for (const fn of stack.node.findAll()) {
+    if (fn instanceof NodejsFunction) named.set(arn(fn.logGroup.logGroupArn), `logGroup:${fn.node.id}`);
+  }
   return {
     kindsOf(statement) {
       const list = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-      return list.map((r) => kinds.get(JSON.stringify(r)) ?? `resource ${JSON.stringify(r)}`);
+      return list.map((r) => named.get(JSON.stringify(r)) ?? `resource ${JSON.stringify(r)}`);
     },
   };
 }
