@@ -1,9 +1,9 @@
 import { composeAlertEmail } from '../core/alert-email';
 import type { AlertEvent, NotificationSettings } from '../core/alerts';
 import { formatAddress, type PlatformSender, sesTags } from '../core/fallback';
+import type { SesSender } from '../core/ports';
 import type { SecretCipher } from './kms-secrets';
 import { buildMime } from './mime';
-import type { SesSender } from './ses-sender';
 import type { WebhookPoster } from './webhook';
 
 /** One channel's outcome for one event, as the test route answers it and the log keeps it. */

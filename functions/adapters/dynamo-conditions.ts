@@ -1,6 +1,6 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { ConditionFailedError } from '../core/errors';
 import type { Clock } from '../core/types';
-import { ConditionFailedError } from './errors';
 
 /** What every part of the DynamoDB store is built from (all injected; nothing read from the environment). */
 export interface DynamoStoreOptions {

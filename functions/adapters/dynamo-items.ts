@@ -1,13 +1,6 @@
-import type {
-  DeliveryStatus,
-  FallbackReason,
-  HealthState,
-  MessageKind,
-  RecipientRefusal,
-  Route,
-  SenderConfig,
-} from '../core/types';
-import { AdapterError } from './errors';
+import { AdapterError } from '../core/errors';
+import type { DeliveryRecord } from '../core/ports';
+import type { HealthState, SenderConfig } from '../core/types';
 
 /**
  * Keys and item <-> type mapping for the one table (docs/design.md §7 DynamoDB table). No I/O here: the store in
@@ -23,39 +16,6 @@ export const DELIVERY_PREFIX = 'DELIVERY#';
 
 /** Delivery items and idempotency claims live 30 days (TTL attribute `expiresAt`, epoch seconds). */
 export const RETENTION_SECONDS = 30 * 24 * 60 * 60;
-
-/** One message's delivery record: the `TENANT#<id>` / `DELIVERY#<iso>#<messageId>` item, without keys. */
-export interface DeliveryRecord {
-  /** `DELIVERY#<iso time of first attempt>#<messageId>` (see `deliverySkFor`). */
-  sk: string;
-  /** The message's idempotencyKey (defaults to the SQS message id). */
-  messageId: string;
-  kind: MessageKind;
-  route: Route | null;
-  fallbackReason: FallbackReason | null;
-  status: DeliveryStatus;
-  accepted: string[];
-  rejected: RecipientRefusal[];
-  providerMessageId?: string;
-  /** The last SMTP/SES response line; never a password. */
-  response?: string;
-  attempts: number;
-  /** Of `attempts`, those that ended held (fallback policy `hold`): exempt from MAX_ATTEMPTS. */
-  heldAttempts?: number;
-  timings: { totalMs: number; tenantMs?: number; sesMs?: number };
-  possibleDuplicate?: boolean;
-  detail?: string;
-  /** ISO 8601 UTC time this record was written. */
-  at: string;
-}
-
-/** Statuses after which a message is never sent again. */
-export const FINAL_STATUSES: readonly DeliveryStatus[] = ['sent', 'partial', 'rejected', 'dead'];
-
-/** Whether a delivery status means the message is finished (a redelivery must send nothing). */
-export function isFinalStatus(status: DeliveryStatus): boolean {
-  return FINAL_STATUSES.includes(status);
-}
 
 export type Item = Record<string, unknown>;
 
@@ -79,9 +39,22 @@ export function ratePk(key: string, windowStartSeconds: number): string {
   return `RATE#${key}#${windowStartSeconds}`;
 }
 
-/** The delivery item's sort key: sorts by first attempt, so a Query backwards lists newest first. */
+/**
+ * The delivery item's sort key, `DELIVERY#<iso time of first attempt>#<messageId>`: sorts by first
+ * attempt, so a Query backwards lists newest first.
+ */
 export function deliverySkFor(isoFirstAttempt: string, messageId: string): string {
   return `${DELIVERY_PREFIX}${isoFirstAttempt}#${messageId}`;
+}
+
+/** The opaque delivery id handed out for a delivery sort key (the key without its prefix). */
+export function deliveryIdOf(sk: string): string {
+  return sk.slice(DELIVERY_PREFIX.length);
+}
+
+/** The delivery sort key of a delivery id this store handed out. */
+export function deliverySkOf(deliveryId: string): string {
+  return `${DELIVERY_PREFIX}${deliveryId}`;
 }
 
 /** Epoch seconds `RETENTION_SECONDS` after `nowMs`, for `expiresAt`. */
@@ -160,16 +133,22 @@ export function healthFromItem(item: Item): HealthState {
   };
 }
 
-/** The delivery item for a record. */
+/** The delivery item for a record: its id becomes the sort key again. */
 export function deliveryToItem(tenantId: string, record: DeliveryRecord, nowMs: number): Item {
-  return pruneUndefined({ ...record, pk: tenantPk(tenantId), expiresAt: retentionExpiry(nowMs) });
+  const { id, ...rest } = record;
+  return pruneUndefined({
+    ...rest,
+    pk: tenantPk(tenantId),
+    sk: deliverySkOf(id),
+    expiresAt: retentionExpiry(nowMs),
+  });
 }
 
-/** A delivery item as a record (keys and TTL stripped). */
+/** A delivery item as a record (keys and TTL stripped, the sort key given back as the opaque id). */
 export function deliveryFromItem(item: Item): DeliveryRecord {
-  const { pk: _pk, expiresAt: _expiresAt, ...rest } = item;
-  if (typeof rest.sk !== 'string' || typeof rest.messageId !== 'string') {
+  const { pk: _pk, sk, expiresAt: _expiresAt, ...rest } = item;
+  if (typeof sk !== 'string' || !sk.startsWith(DELIVERY_PREFIX) || typeof rest.messageId !== 'string') {
     throw new AdapterError('DELIVERY item is malformed');
   }
-  return rest as unknown as DeliveryRecord;
+  return { id: deliveryIdOf(sk), ...rest } as unknown as DeliveryRecord;
 }

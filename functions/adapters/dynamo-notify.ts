@@ -12,6 +12,7 @@ import type {
   NotificationLogEntry,
   NotificationSettings,
 } from '../core/alerts';
+import { AdapterError } from '../core/errors';
 import type { Clock } from '../core/types';
 import { conditional, conditionHeld } from './dynamo-conditions';
 import {
@@ -22,7 +23,6 @@ import {
   retentionExpiry,
   tenantPk,
 } from './dynamo-items';
-import { AdapterError } from './errors';
 
 /**
  * Alert items (issue 14). They live under their own pk, `NOTIFY#<tenantId>`, so the dispatcher's one

@@ -1,7 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { LookupFunction } from 'node:net';
-import type { VettedTarget } from './network-guard';
+import type { VettedTarget } from '../core/ports';
 
 /**
  * One guarded HTTP POST for the URLs tenants give us (webhooks, OAuth2 token endpoints): the connection

@@ -1,6 +1,7 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
+import { CredentialsError } from '../core/errors';
+import type { DecryptOptions, PasswordCipher } from '../core/ports';
 import type { Clock } from '../core/types';
-import { CredentialsError } from './errors';
 
 /** The cache bound (docs/design.md §8 KMS): a decrypted password lives at most 15 minutes in a container. */
 export const MAX_CACHE_TTL_MS = 15 * 60 * 1000;
@@ -22,22 +23,6 @@ export interface KmsCipherOptions {
  * whole deadline would leave a batch no time for the tenant's other messages (they fall back at once).
  */
 export const DECRYPT_CALL_TIMEOUT_MS = 5_000;
-
-export interface KmsCipher {
-  /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
-  encryptPassword(tenantId: string, plaintext: string): Promise<string>;
-  /**
-   * Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext.
-   * With `deadline` (epoch ms on the injected clock), fails with CredentialsError code `TimeoutError` once
-   * it passes: a KMS that never answers must not hold the send past the invocation's time.
-   */
-  decryptPassword(tenantId: string, ciphertextB64: string, opts?: DecryptOptions): Promise<string>;
-}
-
-export interface DecryptOptions {
-  /** Epoch ms (injected clock) after which the caller no longer waits. */
-  deadline?: number;
-}
 
 interface CacheEntry {
   expiresAt: number;
@@ -75,7 +60,7 @@ function credentialsError(action: string, tenantId: string, err: unknown): Crede
 }
 
 /** Builds the SMTP password cipher over KMS with a per-container plaintext cache. */
-export function createKmsCipher(options: KmsCipherOptions): KmsCipher {
+export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
   const { kms, keyId, clock } = options;
   const ttlMs = Math.max(0, Math.min(options.cacheTtlMs ?? MAX_CACHE_TTL_MS, MAX_CACHE_TTL_MS));
   const maxEntries = Math.max(1, options.maxEntries ?? 1000);

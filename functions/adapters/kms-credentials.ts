@@ -1,12 +1,11 @@
-import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
-import { CredentialsError } from './errors';
-import type { KmsCipher } from './kms-cipher';
+import { CredentialsError } from '../core/errors';
+import type { PasswordCipher, SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
 
 /**
  * The credentials port over the stored KMS ciphertext: the password is decrypted (through the cipher's
  * per-container cache) when the sender opens a connection, and goes nowhere else.
  */
-export function createKmsCredentials(cipher: Pick<KmsCipher, 'decryptPassword'>): SmtpCredentials {
+export function createKmsCredentials(cipher: Pick<PasswordCipher, 'decryptPassword'>): SmtpCredentials {
   return {
     async credentialFor(target: SmtpTarget, opts = {}): Promise<SmtpCredential> {
       if (target.passwordCiphertext === undefined) {

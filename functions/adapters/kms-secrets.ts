@@ -1,5 +1,5 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
-import { CredentialsError } from './errors';
+import { CredentialsError } from '../core/errors';
 
 /**
  * A tenant secret other than the SMTP password (the webhook signing secret), encrypted under the

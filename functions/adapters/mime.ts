@@ -1,34 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import type { BuiltMime, MimeInput } from '../core/ports';
 
-/** What a message is built from. Addresses are already validated and punycoded by the caller. */
-export interface MimeInput {
-  /** Full From header value, e.g. `"Acme via Platform" <mail@platform.example>`. */
-  from: string;
-  replyTo?: string;
-  to: string[];
-  cc?: string[];
-  subject: string;
-  text?: string;
-  html?: string;
-  /** Extra headers (X-*, Auto-Submitted, List-Unsubscribe…), set as given; the caller refused CR/LF. */
-  headers?: Record<string, string>;
-  /** Message ids (with or without angle brackets) for threading. */
-  inReplyTo?: string;
-  references?: string[];
-  /** Reuse an id (the second build of the same message keeps its identity); generated when missing. */
-  messageId?: string;
-  /** Domain of a generated Message-ID; defaults to the From address's domain. */
-  messageIdDomain?: string;
-  date?: Date;
-}
-
-export interface BuiltMime {
-  /** The RFC 5322 message, CRLF line endings, without any Bcc header. */
-  raw: Buffer;
-  /** The Message-ID header value, with angle brackets. */
-  messageId: string;
-}
+export type { BuiltMime, MimeInput } from '../core/ports';
 
 /**
  * Builds the MIME message both routes send (tenant SMTP and SES Raw) with nodemailer's MailComposer.

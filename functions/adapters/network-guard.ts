@@ -1,6 +1,7 @@
 import { promises as dns } from 'node:dns';
 import ipaddr from 'ipaddr.js';
-import { DnsFailureError, HostRefusedError } from './errors';
+import { DnsFailureError, HostRefusedError } from '../core/errors';
+import type { HostGuard, VettedTarget } from '../core/ports';
 
 /** Resolves a host name to its addresses (all of them, in resolver order). Injected in tests. */
 export type Resolver = (host: string) => Promise<string[]>;
@@ -13,16 +14,7 @@ export interface NetworkGuardOptions {
   ports?: readonly number[];
 }
 
-export interface VettedTarget {
-  host: string;
-  /** The address to connect to; the caller must connect here, never re-resolve `host`. */
-  address: string;
-  family: 4 | 6;
-}
-
-export interface NetworkGuard {
-  /** Checks the port, resolves `host` (every call; nothing cached) and vets every address. */
-  vet(host: string, port: number): Promise<VettedTarget>;
+export interface NetworkGuard extends HostGuard {
   /** Throws HostRefusedError (reason `port` or `security`) when the port or security is not allowed. */
   checkPort(port: number, security?: string): void;
 }

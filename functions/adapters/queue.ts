@@ -4,18 +4,8 @@ import {
   SendMessageCommand,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { DlqReason } from '../core/types';
-import { AdapterError } from './errors';
-
-/** SQS refused or could not take a request; `code` is the SDK error name (or the socket's errno). */
-export class QueueError extends AdapterError {
-  readonly code: string;
-  constructor(message: string, code: string, options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'QueueError';
-    this.code = code;
-  }
-}
+import { QueueError } from '../core/errors';
+import type { DlqEntry, MailQueue } from '../core/ports';
 
 export interface QueueAdapterOptions {
   /**
@@ -27,27 +17,11 @@ export interface QueueAdapterOptions {
   dlqUrl: string;
 }
 
-export interface DlqEntry {
-  /** The original message body, sent verbatim. */
-  body: string;
-  reason: DlqReason;
-  /** The field and rule, or the last failure; truncated to DLQ_DETAIL_MAX_CHARS. */
-  detail: string;
-  tenantId?: string;
-}
-
-export interface QueueAdapter {
-  /** Sets a received message's visibility timeout, clamped to SQS's 0..43200 s. */
-  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
-  /** Puts a message on the DLQ with `reason`, `detail` and (when known) `tenantId` attributes. */
-  sendToDlq(entry: DlqEntry): Promise<{ messageId: string }>;
-}
-
 export const MAX_VISIBILITY_SECONDS = 43_200;
 export const DLQ_DETAIL_MAX_CHARS = 1024;
 
 /** Creates the adapter for the dispatcher's own queue operations (retry visibility, DLQ). */
-export function createQueueAdapter(options: QueueAdapterOptions): QueueAdapter {
+export function createQueueAdapter(options: QueueAdapterOptions): MailQueue {
   const { sqs, queueUrl, dlqUrl } = options;
   return {
     async changeVisibility(receiptHandle, seconds) {
@@ -63,7 +37,7 @@ export function createQueueAdapter(options: QueueAdapterOptions): QueueAdapter {
       }
     },
 
-    async sendToDlq(entry) {
+    async sendToDlq(entry: DlqEntry) {
       const attributes: Record<string, MessageAttributeValue> = {
         reason: stringAttribute(entry.reason),
         detail: stringAttribute(attributeText(entry.detail, DLQ_DETAIL_MAX_CHARS)),

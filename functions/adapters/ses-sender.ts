@@ -1,36 +1,6 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { IdentityNotVerifiedError, SesSendError } from './errors';
-
-export interface SesDestinations {
-  to: string[];
-  cc?: string[];
-  bcc?: string[];
-}
-
-export interface SesTag {
-  Name: string;
-  Value: string;
-}
-
-export interface SesSendInput {
-  /** Bare address used as FromEmailAddress (the identity SES checks); the header From is in `raw`. */
-  from: string;
-  /** The MIME message from `buildMime`, without Bcc. */
-  raw: Buffer;
-  /** Only the recipients still owed; SES delivers to these, not to the header recipients. */
-  destinations: SesDestinations;
-  tags: SesTag[];
-  /**
-   * Ends the call when it aborts (the invocation's deadline): a hung SES call must not outlive the lease
-   * on the message. The send then fails with a retryable SesSendError; SES may still have taken it.
-   */
-  signal?: AbortSignal;
-}
-
-export interface SesSender {
-  /** Sends one raw message; throws IdentityNotVerifiedError or SesSendError, never swallows. */
-  send(input: SesSendInput): Promise<{ messageId: string }>;
-}
+import { IdentityNotVerifiedError, SesSendError } from '../core/errors';
+import type { SesSender } from '../core/ports';
 
 export interface SesSenderOptions {
   ses: SESv2Client;

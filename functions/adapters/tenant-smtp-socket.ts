@@ -1,8 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { SocketOptions } from 'nodemailer/lib/mailer';
+import { DnsFailureError } from '../core/errors';
 import type { Clock, SmtpErrorInfo, SmtpSecurity } from '../core/types';
-import { DnsFailureError } from './errors';
 import { oneLine, SessionTracker } from './tenant-smtp-session';
 
 /** The network guard as the sender needs it: refuse (throw) or name the one address to connect to. */

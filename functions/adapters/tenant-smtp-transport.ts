@@ -1,9 +1,9 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
+import { CredentialsError } from '../core/errors';
 import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
 import type { Clock, SmtpErrorInfo } from '../core/types';
-import { CredentialsError } from './errors';
 import { type ConnectionSlot, createConnector, type VetHost } from './tenant-smtp-socket';
 import type { SenderTimeouts } from './tenant-smtp-types';
 

@@ -7,10 +7,11 @@ import {
   webhookPort,
   webhookUrlProblem,
 } from '../core/alerts';
+import { DnsFailureError, HostRefusedError } from '../core/errors';
+import type { VettedTarget } from '../core/ports';
 import type { Clock } from '../core/types';
-import { DnsFailureError, HostRefusedError } from './errors';
 import { guardedPost, HTTPS_PORTS } from './guarded-http';
-import type { NetworkGuard, VettedTarget } from './network-guard';
+import type { NetworkGuard } from './network-guard';
 
 /** Ports a webhook may use outside local development. */
 export const WEBHOOK_PORTS: readonly number[] = HTTPS_PORTS;

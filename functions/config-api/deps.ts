@@ -2,11 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import type { AlertDelivery } from '../adapters/alert-delivery';
 import type { NotifyStore } from '../adapters/dynamo-notify';
-import type { DynamoStore } from '../adapters/dynamo-store';
-import type { KmsCipher } from '../adapters/kms-cipher';
 import type { SecretCipher } from '../adapters/kms-secrets';
-import type { NetworkGuard } from '../adapters/network-guard';
 import type { WebhookPoster } from '../adapters/webhook';
+import type { HostGuard, MimeBuilder, PasswordCipher, Store } from '../core/ports';
 import type { Clock } from '../core/types';
 import type { SmtpTester } from './smtp-test';
 
@@ -23,7 +21,7 @@ export interface AlertsApiDeps {
 
 /** The store operations the config API uses. */
 export type ConfigStore = Pick<
-  DynamoStore,
+  Store,
   | 'loadTenant'
   | 'getSender'
   | 'putSender'
@@ -40,11 +38,13 @@ export type ApiLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 /** Everything the config API is built from; handler.ts wires the real adapters, tests local servers. */
 export interface ConfigApiDeps {
   store: ConfigStore;
-  cipher: KmsCipher;
+  cipher: PasswordCipher;
   /** The network guard, used at config time (PUT and test) before anything connects. */
-  guard: Pick<NetworkGuard, 'vet'>;
+  guard: HostGuard;
   /** The tenant SMTP sender the dispatcher uses (guarded at connect time too). */
   smtp: SmtpTester;
+  /** Builds the test message (`sendTo`). */
+  mime: MimeBuilder;
   logger: ApiLogger;
   clock: Clock;
   /** `TENANT_SMTP_ALLOW_PRIVATE=1`: `security: "none"` accepted (the guard opens private hosts itself). */

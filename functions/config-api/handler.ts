@@ -1,65 +1,36 @@
 import { Logger } from '@aws-lambda-powertools/logger';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
-import { createAlertAdapters } from '../adapters/alert-wiring';
-import { createDynamoStore } from '../adapters/dynamo-store';
-import { createKmsCipher } from '../adapters/kms-cipher';
-import { createKmsCredentials } from '../adapters/kms-credentials';
-import { createNetworkGuard } from '../adapters/network-guard';
-import { createTenantSmtpSender } from '../adapters/tenant-smtp';
 import { systemClock } from '../core/types';
 import { loadSettings } from '../settings';
+import { alertAdaptersFrom, cipherFrom, guardFrom, mime, storeFrom, tenantSmtpFrom } from '../wiring';
 import { type ConfigApiHandler, createConfigApi } from './app';
 
 let api: ConfigApiHandler | undefined;
 
-/**
- * Wires the real adapters from the settings, once per container. The SDK clients take region and
- * endpoints from the SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_*), so the same code runs in
- * Lambda and in the local stack.
- */
+/** Wires the real adapters from the settings (functions/wiring.ts), once per container. */
 function buildApi(): ConfigApiHandler {
   const settings = loadSettings();
   const clock = systemClock;
   // Powertools reads its own POWERTOOLS_SERVICE_NAME (set by the stack).
   const logger = new Logger();
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({}), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const guard = createNetworkGuard({ allowPrivate: settings.allowPrivateSmtp });
-  const cipher = createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock });
-  const alerts =
-    settings.alertsQueueUrl === undefined
-      ? undefined
-      : createAlertAdapters({
-          doc,
-          tableName: settings.tableName,
-          kms: new KMSClient({}),
-          keyId: settings.kmsKeyId,
-          ses: new SESv2Client({}),
-          configurationSet: settings.sesConfigurationSet,
-          allowPrivate: settings.allowPrivateSmtp,
-          clock,
-          platform: { address: settings.platformFromAddress, name: settings.platformName },
-        });
+  const guard = guardFrom(settings);
+  const cipher = cipherFrom(settings, clock);
+  const alerts = alertAdaptersFrom(settings, clock);
   return createConfigApi({
     // Tenant alert routes (docs/design.md §18); deployed together with the alerts queue.
     ...(alerts && { alerts }),
-    store: createDynamoStore({ doc, tableName: settings.tableName, clock }),
+    store: storeFrom(settings, clock),
     cipher,
     guard,
-    smtp: createTenantSmtpSender({
-      vet: guard.vet,
-      // A stored config's password is decrypted when the test connects; a typed one comes per call.
-      credentials: createKmsCredentials(cipher),
+    // A stored config's password is decrypted when the test connects; a typed one comes per call.
+    smtp: tenantSmtpFrom(settings, {
+      guard,
+      cipher,
       clock,
-      allowInsecure: settings.allowPrivateSmtp,
-      timeouts: { connectMs: 10_000, socketMs: 15_000 },
       logger,
+      timeouts: { connectMs: 10_000, socketMs: 15_000 },
     }),
+    mime,
     logger,
     clock,
     allowPrivateSmtp: settings.allowPrivateSmtp,

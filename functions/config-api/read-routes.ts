@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { InvalidCursorError } from '../adapters/dynamo-store';
-import { decodeCursor, encodeCursor, parseLimit } from './cursor';
+import { InvalidCursorError } from '../core/errors';
+import { parseLimit } from './cursor';
 import type { RouteContext } from './deps';
 import { BadRequestError, NotFoundError } from './errors';
 import { json } from './http';
@@ -24,21 +24,17 @@ export async function deliveriesRoute({
 }: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
   const query = event.queryStringParameters ?? {};
   const limit = parseLimit(query.limit);
-  const cursor = query.cursor === undefined ? null : decodeCursor(tenantId, query.cursor);
   let page: Awaited<ReturnType<typeof deps.store.listDeliveries>>;
   try {
-    page = await deps.store.listDeliveries(tenantId, { limit, cursor: cursor ? { ...cursor } : null });
+    page = await deps.store.listDeliveries(tenantId, { limit, cursor: query.cursor ?? null });
   } catch (err) {
-    if (err instanceof InvalidCursorError)
-      throw new BadRequestError('cursor is not valid for this listing', 'cursor');
+    // Garbled, forged or another tenant's: the store hands out and checks its own cursors.
+    if (err instanceof InvalidCursorError) {
+      throw new BadRequestError('cursor is not valid for this listing', 'cursor', { cause: err });
+    }
     throw err;
   }
-  const last = page.lastKey;
-  const next =
-    last && typeof last.pk === 'string' && typeof last.sk === 'string'
-      ? encodeCursor({ pk: last.pk, sk: last.sk })
-      : null;
-  return json(200, { items: page.items.map(deliveryView), cursor: next });
+  return json(200, { items: page.items.map(deliveryView), cursor: page.cursor });
 }
 
 /** GET /tenants/{tenantId}/deliveries/{messageId}: one delivery through its idempotency claim. */

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { ConditionFailedError } from '../adapters/errors';
+import { ConditionFailedError } from '../core/errors';
 import type { SenderConfig } from '../core/types';
 import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';

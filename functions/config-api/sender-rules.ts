@@ -1,5 +1,5 @@
-import { DnsFailureError, HostRefusedError } from '../adapters/errors';
-import type { NetworkGuard } from '../adapters/network-guard';
+import { DnsFailureError, HostRefusedError } from '../core/errors';
+import type { HostGuard, VettedTarget } from '../core/ports';
 import type { SenderConfig, SmtpSecurity } from '../core/types';
 import { TIMED_OUT, within } from './deadline';
 import { UnprocessableError } from './errors';
@@ -34,12 +34,12 @@ export const GUARD_TIMEOUT_MS = 10_000;
  * field at fault, a lookup that does not answer in time a 422 `dns-failure`.
  */
 export async function guardHost(
-  guard: Pick<NetworkGuard, 'vet'>,
+  guard: HostGuard,
   host: string,
   port: number,
   timeoutMs: number = GUARD_TIMEOUT_MS,
 ): Promise<void> {
-  let outcome: Awaited<ReturnType<NetworkGuard['vet']>> | typeof TIMED_OUT;
+  let outcome: VettedTarget | typeof TIMED_OUT;
   try {
     outcome = await within(guard.vet(host, port), timeoutMs);
   } catch (err) {

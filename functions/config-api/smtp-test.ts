@@ -1,6 +1,6 @@
-import { buildMime } from '../adapters/mime';
 import { classifySmtpFailure } from '../core/classify';
 import type {
+  MimeBuilder,
   SmtpCallOptions,
   SmtpSendOutcome,
   SmtpTarget,
@@ -53,12 +53,13 @@ function fromHeader(address: string, name: string | undefined): string {
  */
 export async function runSmtpTest(
   smtp: SmtpTester,
+  mime: MimeBuilder,
   target: SmtpTarget,
   opts: SmtpCallOptions,
   mail: TestMail | undefined,
 ): Promise<TestResult> {
   if (!mail) return resultOf(await smtp.verify(target, opts));
-  const built = await buildMime({
+  const built = await mime({
     from: fromHeader(mail.fromAddress, mail.fromName),
     to: [mail.sendTo],
     subject: 'Test message: your sender settings work',

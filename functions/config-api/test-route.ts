@@ -128,7 +128,11 @@ export async function testSenderRoute({
           fromAddress: subject.fromAddress,
           ...(subject.fromName !== undefined ? { fromName: subject.fromName } : {}),
         };
-  return answer(deps, tenantId, await runSmtpTest(deps.smtp, target, { deadline, credentials: typed }, mail));
+  return answer(
+    deps,
+    tenantId,
+    await runSmtpTest(deps.smtp, deps.mime, target, { deadline, credentials: typed }, mail),
+  );
 }
 
 /** An unsaved config's password as the credentials port the sender asks: nothing to fetch or forget. */

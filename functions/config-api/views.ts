@@ -1,4 +1,4 @@
-import type { DeliveryRecord } from '../adapters/dynamo-items';
+import type { DeliveryRecord } from '../core/ports';
 import { type HealthState, initialHealth, type SenderConfig } from '../core/types';
 import type { DeliveryDetail, DeliveryView, HealthView, SenderView } from './schemas';
 

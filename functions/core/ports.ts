@@ -1,8 +1,12 @@
-import type { RecipientRefusal, SmtpErrorInfo, SmtpSecurity } from './types';
+import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSecurity } from './types';
+
+export type * from './store-port';
 
 /**
- * The ports the handlers (dispatcher, config API) depend on; adapters implement them. Pure types: no
- * I/O, no SDK, nothing imported from adapters or handlers.
+ * The ports the handlers (dispatcher, config API) depend on; adapters implement them and keep their
+ * storage and wire details (table keys, cursors, SDK errors) to themselves. Pure types: no I/O, no SDK,
+ * nothing imported from adapters or handlers. Failures a caller must tell apart are the errors in
+ * core/errors.ts.
  */
 
 // ─── Tenant SMTP: the sender and the credentials it logs in with ────────────────────────────────────
@@ -102,4 +106,123 @@ export interface TenantSmtpSender {
   invalidate(tenantId: string): void;
   /** Closes every kept connection. */
   close(): void;
+}
+
+// ─── Cipher ───
+
+export interface DecryptOptions {
+  /** Epoch ms (injected clock) after which the caller no longer waits. */
+  deadline?: number;
+}
+
+/** Tenant SMTP passwords, encrypted bound to their tenant. Failures throw CredentialsError. */
+export interface PasswordCipher {
+  /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
+  encryptPassword(tenantId: string, plaintext: string): Promise<string>;
+  /**
+   * Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext.
+   * With `deadline`, fails with CredentialsError code `TimeoutError` once it passes.
+   */
+  decryptPassword(tenantId: string, ciphertextB64: string, opts?: DecryptOptions): Promise<string>;
+}
+
+// ─── SES sender ───
+
+export interface SesDestinations {
+  to: string[];
+  cc?: string[];
+  bcc?: string[];
+}
+
+export interface SesTag {
+  Name: string;
+  Value: string;
+}
+
+export interface SesSendInput {
+  /** Bare address used as FromEmailAddress (the identity SES checks); the header From is in `raw`. */
+  from: string;
+  /** The MIME message from the MIME builder, without Bcc. */
+  raw: Buffer;
+  /** Only the recipients still owed; SES delivers to these, not to the header recipients. */
+  destinations: SesDestinations;
+  tags: SesTag[];
+  /**
+   * Ends the call when it aborts (the invocation's deadline): a hung SES call must not outlive the lease
+   * on the message. The send then fails with a retryable SesSendError; SES may still have taken it.
+   */
+  signal?: AbortSignal;
+}
+
+export interface SesSender {
+  /** Sends one raw message; throws IdentityNotVerifiedError or SesSendError, never swallows. */
+  send(input: SesSendInput): Promise<{ messageId: string }>;
+}
+
+// ─── Queue ───
+
+export interface DlqEntry {
+  /** The original message body, sent verbatim. */
+  body: string;
+  reason: DlqReason;
+  /** The field and rule, or the last failure; truncated by the adapter to what the queue takes. */
+  detail: string;
+  tenantId?: string;
+}
+
+/** The dispatcher's own queue operations; failures throw QueueError. */
+export interface MailQueue {
+  /** Sets a received message's visibility timeout (clamped to what the queue allows). */
+  changeVisibility(receiptHandle: string, seconds: number): Promise<void>;
+  /** Puts a message on the DLQ with `reason`, `detail` and (when known) `tenantId` attributes. */
+  sendToDlq(entry: DlqEntry): Promise<{ messageId: string }>;
+}
+
+// ─── MIME ───
+
+/** What a message is built from. Addresses are already validated and punycoded by the caller. */
+export interface MimeInput {
+  /** Full From header value, e.g. `"Acme via Platform" <mail@platform.example>`. */
+  from: string;
+  replyTo?: string;
+  to: string[];
+  cc?: string[];
+  subject: string;
+  text?: string;
+  html?: string;
+  /** Extra headers (X-*, Auto-Submitted, List-Unsubscribe…), set as given; the caller refused CR/LF. */
+  headers?: Record<string, string>;
+  /** Message ids (with or without angle brackets) for threading. */
+  inReplyTo?: string;
+  references?: string[];
+  /** Reuse an id (the second build of the same message keeps its identity); generated when missing. */
+  messageId?: string;
+  /** Domain of a generated Message-ID; defaults to the From address's domain. */
+  messageIdDomain?: string;
+  date?: Date;
+}
+
+export interface BuiltMime {
+  /** The RFC 5322 message, CRLF line endings, without any Bcc header. */
+  raw: Buffer;
+  /** The Message-ID header value, with angle brackets. */
+  messageId: string;
+}
+
+/** Builds the one MIME message both routes send; Bcc never goes in (envelope / Destination only). */
+export type MimeBuilder = (input: MimeInput) => Promise<BuiltMime>;
+
+// ─── Network guard ───
+
+export interface VettedTarget {
+  host: string;
+  /** The address to connect to; the caller must connect here, never re-resolve `host`. */
+  address: string;
+  family: 4 | 6;
+}
+
+/** Vets a tenant SMTP host before anything connects; throws HostRefusedError or DnsFailureError. */
+export interface HostGuard {
+  /** Checks the port, resolves `host` (every call; nothing cached) and vets every address. */
+  vet(host: string, port: number): Promise<VettedTarget>;
 }

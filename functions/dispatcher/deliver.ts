@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IdentityNotVerifiedError, SesSendError } from '../adapters/errors';
-import { buildMime } from '../adapters/mime';
+import { IdentityNotVerifiedError, SesSendError } from '../core/errors';
 import {
   composeFallback,
   composeTenantSender,
@@ -94,7 +93,7 @@ export async function deliver(deps: DispatcherDeps, input: DeliverInput): Promis
     const config = view.config as SmtpConfig;
     const own = composeTenantSender(config, message);
     if (!own) return platform(deps, input, messageId, input.owed, 'config-invalid', result);
-    const raw = (await mimeFor(input, own, messageId)).raw;
+    const raw = (await mimeFor(deps, input, own, messageId)).raw;
     const attempt = await tryTenantSmtp(deps, {
       tenantId: input.tenantId,
       config,
@@ -239,7 +238,7 @@ async function viaSes(
   result.unsent = owed;
   const started = deps.clock.now();
   try {
-    const { raw } = await mimeFor(input, identity, messageId);
+    const { raw } = await mimeFor(deps, input, identity, messageId);
     const tags = sesTags({ tenantId: input.tenantId, route, fallbackReason: reason, messageId: input.key });
     // Cut before the deadline, leaving time to record the outcome: past it the lease on the message ends
     // and Lambda kills the invocation, losing what this attempt learned.
@@ -279,9 +278,9 @@ function fallbackInput(deps: DispatcherDeps, config: SenderConfig | null, messag
 }
 
 /** The same MIME message for every route (same Message-ID); only From and Reply-To differ. */
-function mimeFor(input: DeliverInput, identity: SenderIdentity, messageId: string) {
+function mimeFor(deps: DispatcherDeps, input: DeliverInput, identity: SenderIdentity, messageId: string) {
   const m = input.message;
-  return buildMime({
+  return deps.mime({
     from: identity.fromHeader,
     ...(identity.replyTo !== null && { replyTo: identity.replyTo }),
     to: m.to,

@@ -1,5 +1,5 @@
-import type { DeliveryRecord } from '../adapters/dynamo-store';
 import type { QueueMessage } from '../core/message';
+import type { DeliveryRecord } from '../core/ports';
 import type { DeliveryStatus, Route } from '../core/types';
 import type { DeliverResult } from './deliver';
 import type { DispatcherDeps, TenantView } from './ports';
@@ -8,7 +8,7 @@ import type { DispatcherDeps, TenantView } from './ports';
 export interface Outcome {
   tenantId: string;
   key: string;
-  deliverySk: string;
+  deliveryId: string;
   attempts: number;
   /** The delivery item an earlier attempt wrote (its accepted and rejected are settled), if any. */
   previous: DeliveryRecord | null;
@@ -46,7 +46,7 @@ export function deliveryRecord(
   const rejected = [...(o.previous?.rejected ?? []), ...result.finalRefusals];
   const heldAttempts = (o.previous?.heldAttempts ?? 0) + (status === 'held' ? 1 : 0);
   return {
-    sk: o.deliverySk,
+    id: o.deliveryId,
     messageId: o.key,
     kind: message.kind,
     route: routeOf(result, o.previous),

@@ -1,19 +1,17 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
-import type { DynamoStore } from '../adapters/dynamo-store';
-import type { QueueAdapter } from '../adapters/queue';
-import type { SesSender } from '../adapters/ses-sender';
 import type { AlertEmitter } from '../core/alerts';
 import type { PlatformSender } from '../core/fallback';
-import type { TenantSmtpSender } from '../core/ports';
+import type { MailQueue, MimeBuilder, SesSender, Store, TenantSmtpSender } from '../core/ports';
 import type { Clock, HealthState, SenderConfig } from '../core/types';
 
 /** Everything the dispatcher talks to, built once per container by the handler (or by a test). */
 export interface DispatcherDeps {
-  store: DynamoStore;
+  store: Store;
   smtp: TenantSmtpSender;
   ses: SesSender;
-  queue: QueueAdapter;
+  queue: MailQueue;
+  mime: MimeBuilder;
   logger: Logger;
   metrics: Metrics;
   clock: Clock;

@@ -1,9 +1,9 @@
 import type { SQSRecord } from 'aws-lambda';
-import { type DeliveryRecord, deliverySkFor, isFinalStatus } from '../adapters/dynamo-store';
 import { isTenantPathOpen } from '../core/health';
 import type { QueueMessage } from '../core/message';
+import type { DeliveryRecord } from '../core/ports';
 import { countedAttempts, holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
-import type { DlqReason } from '../core/types';
+import { type DlqReason, isFinalStatus } from '../core/types';
 import type { BatchState } from './batch-state';
 import { type DeliverResult, deliver } from './deliver';
 import { deliveryRecord, finalStatus, type Outcome } from './delivery-record';
@@ -51,7 +51,6 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     tenantId,
     key,
     leaseUntil: deadline,
-    deliverySk: deliverySkFor(new Date(started).toISOString(), key),
     now: started,
   });
   if (claim.outcome === 'done') {
@@ -65,7 +64,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   let previous: DeliveryRecord | null = null;
   let result: DeliverResult;
   try {
-    previous = claim.firstClaim ? null : await deps.store.getDelivery(tenantId, claim.deliverySk);
+    previous = claim.firstClaim ? null : await deps.store.getDelivery(tenantId, claim.deliveryId);
     if (previous && isFinalStatus(previous.status)) {
       await deps.store.markMessageDone(tenantId, key);
       deps.logger.info('redelivery of a finished message: nothing sent', { tenantId, messageId: key });
@@ -88,7 +87,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   const outcome: Outcome = {
     tenantId,
     key,
-    deliverySk: claim.deliverySk,
+    deliveryId: claim.deliveryId,
     attempts: claim.attempts,
     previous,
     started,

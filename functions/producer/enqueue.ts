@@ -10,7 +10,7 @@ import {
   type SendMessageResult,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import { QueueError } from '../adapters/queue';
+import { QueueError } from '../core/errors';
 import {
   type InvalidMessage,
   MAX_SQS_MESSAGE_BYTES,

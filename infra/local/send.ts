@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { z } from 'zod';
-import { QueueError } from '../../functions/adapters/queue';
+import { QueueError } from '../../functions/core/errors';
 import { MESSAGE_KINDS } from '../../functions/core/message';
 import type { MessageKind } from '../../functions/core/types';
 import {

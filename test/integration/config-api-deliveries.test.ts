@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DeliveryRecord, deliverySkFor } from '../../functions/adapters/dynamo-store';
+import type { DeliveryRecord } from '../../functions/core/ports';
 import { type ConfigApiFixture, startConfigApiFixture } from '../support/config-api';
 
 let api: ConfigApiFixture;
@@ -9,19 +9,18 @@ let admin: string;
 
 const T0 = Date.UTC(2030, 0, 1, 8, 0, 0);
 
-/** A delivery as the dispatcher records it: claim (messageId → sk) plus the delivery item. */
+/** A delivery as the dispatcher records it: claim (messageId → delivery id) plus the delivery item. */
 async function seed(tenantId: string, messageId: string, atMs: number, over: Partial<DeliveryRecord> = {}) {
   const at = new Date(atMs).toISOString();
-  const sk = deliverySkFor(at, messageId);
-  await api.store.claimMessage({
+  const claim = await api.store.claimMessage({
     tenantId,
     key: messageId,
     leaseUntil: atMs + 30_000,
-    deliverySk: sk,
     now: atMs,
   });
+  if (claim.outcome !== 'claimed') throw new Error(`seed: ${messageId} already claimed`);
   await api.store.putDelivery(tenantId, {
-    sk,
+    id: claim.deliveryId,
     messageId,
     kind: 'notification',
     route: 'smtp',

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDynamoStore, type DynamoStore } from '../../functions/adapters/dynamo-store';
+import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { type ConfigApiHandler, createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
+import type { Store } from '../../functions/core/ports';
 import { type SenderConfig, systemClock } from '../../functions/core/types';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { apiEvent } from '../support/api-event';
@@ -17,7 +18,7 @@ const hooks: { release?: Hook; reset?: Hook; putDomain?: Hook } = {};
 let rival: ((config: SenderConfig, expected: number) => Promise<void>) | undefined;
 
 let dynamo: DynamoFixture;
-let store: DynamoStore;
+let store: Store;
 let api: ConfigApiHandler;
 const errors: unknown[] = [];
 
@@ -31,7 +32,7 @@ async function fire(name: keyof typeof hooks): Promise<void> {
 beforeAll(async () => {
   dynamo = await startDynamo();
   store = createDynamoStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock: systemClock });
-  const hooked: DynamoStore = {
+  const hooked: Store = {
     ...store,
     async releaseDomain(name, tenantId) {
       await fire('release');

@@ -1,9 +1,9 @@
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KmsCipher } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import type { PasswordCipher } from '../../functions/core/ports';
 import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 
 let f: DispatcherFixture;
@@ -93,7 +93,7 @@ describe('dispatcher: the invocation deadline', () => {
     const server = await f.smtp.start();
     await f.smtpTenant('kmsdeadline', server.port);
     const deadlines: (number | undefined)[] = [];
-    const cipher: KmsCipher = {
+    const cipher: PasswordCipher = {
       encryptPassword: f.cipher.encryptPassword,
       decryptPassword: (tenantId, ciphertext, opts) => {
         deadlines.push(opts?.deadline);

@@ -1,7 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { describe, expect, it, vi } from 'vitest';
-import type { DynamoStore } from '../../functions/adapters/dynamo-store';
+import type { Store } from '../../functions/core/ports';
 import { type HealthState, initialHealth } from '../../functions/core/types';
 import {
   type DispatcherFixture,
@@ -79,7 +79,7 @@ describe('dispatcher: the shared breaker', () => {
     const barrier = new Promise<void>((resolve) => {
       bothLoaded = resolve;
     });
-    const racingStore: DynamoStore = {
+    const racingStore: Store = {
       ...f.store,
       loadTenant: async (tenantId) => {
         const snapshot = await f.store.loadTenant(tenantId);
@@ -136,7 +136,7 @@ describe('dispatcher: the shared breaker', () => {
     const v1 = await f.smtpTenant('movingco', broken.port, { password: 'wrong-password' });
     let v2 = 0;
     // The dispatcher reads v1; the config API then stores v2 and resets health before v1's failure lands.
-    const store: DynamoStore = {
+    const store: Store = {
       ...f.store,
       loadTenant: async (tenantId) => {
         const snapshot = await f.store.loadTenant(tenantId);
@@ -163,7 +163,7 @@ describe('dispatcher: the shared breaker', () => {
     const retryAt = f.clock.now() + 120_000;
     // This container reads the tenant healthy; before its failure lands, another opens the breaker.
     let reads = 0;
-    const store: DynamoStore = {
+    const store: Store = {
       ...f.store,
       loadTenant: async (tenantId) => {
         reads += 1;

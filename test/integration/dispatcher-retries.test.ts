@@ -1,7 +1,7 @@
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../functions/adapters/dynamo-store';
+import type { Store } from '../../functions/core/ports';
 import { type DispatcherFixture, mail, sesTenant, useDispatcherFixture } from '../support/dispatcher';
 
 let f: DispatcherFixture;
@@ -127,7 +127,7 @@ describe('dispatcher: the same message twice', () => {
       release = resolve;
     });
     // Container A holds the claim: it stops right after claiming, before it sends.
-    const slowStore: DynamoStore = {
+    const slowStore: Store = {
       ...f.store,
       claimMessage: async (input) => {
         const claim = await f.store.claimMessage(input);

@@ -1,6 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
-import type { DynamoStore } from '../../functions/adapters/dynamo-store';
+import type { Store } from '../../functions/core/ports';
 import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 
 let f: DispatcherFixture;
@@ -14,7 +14,7 @@ function only<T>(items: T[]): T {
 }
 
 /** The fixture's store with chosen writes failing as DynamoDB would when it is unreachable. */
-function storeFailing(overrides: Partial<Record<'writeHealth' | 'putDelivery', number>>): DynamoStore {
+function storeFailing(overrides: Partial<Record<'writeHealth' | 'putDelivery', number>>): Store {
   const left = { writeHealth: overrides.writeHealth ?? 0, putDelivery: overrides.putDelivery ?? 0 };
   const outage = (): Error => Object.assign(new Error('connect ECONNREFUSED'), { name: 'TimeoutError' });
   return {

@@ -1,12 +1,10 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type ClaimMessageInput,
-  createDynamoStore,
-  type DeliveryRecord,
-  deliverySkFor,
-  InvalidCursorError,
-} from '../../functions/adapters/dynamo-store';
+import { encodeCursor } from '../../functions/adapters/dynamo-cursor';
+import { deliveryIdOf, deliverySkFor, deliverySkOf } from '../../functions/adapters/dynamo-items';
+import { createDynamoStore } from '../../functions/adapters/dynamo-store';
+import { InvalidCursorError } from '../../functions/core/errors';
+import type { ClaimMessageInput, DeliveryRecord } from '../../functions/core/ports';
 import { type DynamoFixture, manualClock, startDynamo } from '../support/dynamo';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
@@ -37,7 +35,7 @@ function delivery(
 ): DeliveryRecord {
   const iso = new Date(firstAttemptMs).toISOString();
   return {
-    sk: deliverySkFor(iso, messageId),
+    id: deliveryIdOf(deliverySkFor(iso, messageId)),
     messageId,
     kind: 'notification',
     route: 'smtp',
@@ -58,7 +56,6 @@ function claimInput(tenantId: string, now: number, over: Partial<ClaimMessageInp
     key: 'msg-1',
     now,
     leaseUntil: now + 30_000,
-    deliverySk: deliverySkFor(new Date(now).toISOString(), 'msg-1'),
     ...over,
   };
 }
@@ -82,7 +79,7 @@ describe('claimMessage', () => {
   it('tells leased, re-claimed after the lease, released and done apart, counting attempts', async () => {
     // Prepare
     const { store, tenantId } = setup();
-    const firstSk = claimInput(tenantId, T0).deliverySk;
+    const firstId = deliveryIdOf(deliverySkFor(new Date(T0).toISOString(), 'msg-1'));
 
     // Act
     const first = await store.claimMessage(claimInput(tenantId, T0));
@@ -94,12 +91,12 @@ describe('claimMessage', () => {
     const done = await store.claimMessage(claimInput(tenantId, T0 + 120_000));
 
     // Assess
-    expect(first).toEqual({ outcome: 'claimed', attempts: 1, deliverySk: firstSk, firstClaim: true });
+    expect(first).toEqual({ outcome: 'claimed', attempts: 1, deliveryId: firstId, firstClaim: true });
     expect(whileLeased).toEqual({ outcome: 'leased', leaseUntil: T0 + 30_000 });
-    expect(afterLease).toEqual({ outcome: 'claimed', attempts: 2, deliverySk: firstSk, firstClaim: false });
+    expect(afterLease).toEqual({ outcome: 'claimed', attempts: 2, deliveryId: firstId, firstClaim: false });
     expect(released).toBe(true);
-    expect(afterRelease).toEqual({ outcome: 'claimed', attempts: 3, deliverySk: firstSk, firstClaim: false });
-    expect(done).toEqual({ outcome: 'done', deliverySk: firstSk });
+    expect(afterRelease).toEqual({ outcome: 'claimed', attempts: 3, deliveryId: firstId, firstClaim: false });
+    expect(done).toEqual({ outcome: 'done', deliveryId: firstId });
   });
 
   it('releases only its own lease when told which one it holds', async () => {
@@ -121,7 +118,7 @@ describe('claimMessage', () => {
     expect(missing).toBe(false);
   });
 
-  it('treats a claim past its expiresAt as absent: attempts restart with the new deliverySk', async () => {
+  it('treats a claim past its expiresAt as absent: attempts restart with a new delivery', async () => {
     // Prepare
     const { store, tenantId } = setup();
     await store.claimMessage(claimInput(tenantId, T0));
@@ -135,7 +132,7 @@ describe('claimMessage', () => {
     expect(again).toEqual({
       outcome: 'claimed',
       attempts: 1,
-      deliverySk: claimInput(tenantId, later).deliverySk,
+      deliveryId: deliveryIdOf(deliverySkFor(new Date(later).toISOString(), 'msg-1')),
       firstClaim: true,
     });
   });
@@ -168,9 +165,12 @@ describe('delivery records', () => {
 
     // Act
     await store.putDelivery(tenantId, record);
-    const read = await store.getDelivery(tenantId, record.sk);
+    const read = await store.getDelivery(tenantId, record.id);
     const raw = await db.doc.send(
-      new GetCommand({ TableName: db.tableName, Key: { pk: `TENANT#${tenantId}`, sk: record.sk } }),
+      new GetCommand({
+        TableName: db.tableName,
+        Key: { pk: `TENANT#${tenantId}`, sk: deliverySkOf(record.id) },
+      }),
     );
 
     // Assess
@@ -179,7 +179,7 @@ describe('delivery records', () => {
     expect(raw.Item?.expiresAt).toBe(T0 / 1000 + 30 * 24 * 60 * 60);
   });
 
-  it('lists newest first, pages with lastKey, and ends with a null lastKey', async () => {
+  it('lists newest first, pages with a cursor, and ends with a null cursor', async () => {
     // Prepare
     const { store, tenantId } = setup();
     for (let i = 1; i <= 5; i++) await store.putDelivery(tenantId, delivery(`m${i}`, T0 + i * 1000));
@@ -187,14 +187,14 @@ describe('delivery records', () => {
 
     // Act
     const page1 = await store.listDeliveries(tenantId, { limit: 2 });
-    const page2 = await store.listDeliveries(tenantId, { limit: 2, cursor: page1.lastKey });
-    const page3 = await store.listDeliveries(tenantId, { limit: 2, cursor: page2.lastKey });
+    const page2 = await store.listDeliveries(tenantId, { limit: 2, cursor: page1.cursor });
+    const page3 = await store.listDeliveries(tenantId, { limit: 2, cursor: page2.cursor });
 
     // Assess
     expect(page1.items.map((d) => d.messageId)).toEqual(['m5', 'm4']);
     expect(page2.items.map((d) => d.messageId)).toEqual(['m3', 'm2']);
     expect(page3.items.map((d) => d.messageId)).toEqual(['m1']);
-    expect(page3.lastKey).toBeNull();
+    expect(page3.cursor).toBeNull();
   });
 
   it('refuses a cursor that points outside the tenant delivery log', async () => {
@@ -204,11 +204,11 @@ describe('delivery records', () => {
     // Act
     const other = store.listDeliveries(tenantId, {
       limit: 2,
-      cursor: { pk: 'TENANT#someone-else', sk: 'DELIVERY#x' },
+      cursor: encodeCursor({ pk: 'TENANT#someone-else', sk: 'DELIVERY#x' }),
     });
     const notDelivery = store.listDeliveries(tenantId, {
       limit: 2,
-      cursor: { pk: `TENANT#${tenantId}`, sk: 'SENDER' },
+      cursor: encodeCursor({ pk: `TENANT#${tenantId}`, sk: 'SENDER' }),
     });
 
     // Assess
@@ -228,7 +228,7 @@ describe('delivery records', () => {
 
     // Act
     const list = await store.listDeliveries(tenantId, { limit: 10 });
-    const byKey = await store.getDelivery(tenantId, old.sk);
+    const byKey = await store.getDelivery(tenantId, old.id);
     const byId = await store.getDeliveryByMessageId(tenantId, 'msg-1');
 
     // Assess
@@ -241,8 +241,8 @@ describe('delivery records', () => {
     // Prepare
     const { store, tenantId } = setup();
     const claim = await store.claimMessage(claimInput(tenantId, T0, { key: 'idem-7' }));
-    const sk = claim.outcome === 'claimed' ? claim.deliverySk : 'unreachable';
-    await store.putDelivery(tenantId, delivery('idem-7', T0, { sk }));
+    const id = claim.outcome === 'claimed' ? claim.deliveryId : 'unreachable';
+    await store.putDelivery(tenantId, delivery('idem-7', T0, { id }));
 
     // Act
     const found = await store.getDeliveryByMessageId(tenantId, 'idem-7');
@@ -250,7 +250,7 @@ describe('delivery records', () => {
     const otherTenant = await store.getDeliveryByMessageId(`${tenantId}-other`, 'idem-7');
 
     // Assess
-    expect(found?.sk).toBe(sk);
+    expect(found?.id).toBe(id);
     expect(found?.messageId).toBe('idem-7');
     expect(unknown).toBeNull();
     expect(otherTenant).toBeNull();

@@ -1,7 +1,7 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
-import { ConditionFailedError } from '../../functions/adapters/errors';
+import { ConditionFailedError } from '../../functions/core/errors';
 import { type HealthState, initialHealth, type SenderConfig } from '../../functions/core/types';
 import { type DynamoFixture, localDynamoClient, manualClock, startDynamo } from '../support/dynamo';
 

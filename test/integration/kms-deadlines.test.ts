@@ -1,8 +1,8 @@
 import net from 'node:net';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialsError } from '../../functions/adapters/errors';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
+import { CredentialsError } from '../../functions/core/errors';
 import type { Clock } from '../../functions/core/types';
 import { type LocalKms, startKms } from '../support/kms';
 

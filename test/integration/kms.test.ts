@@ -6,8 +6,8 @@ import {
   type KMSServiceException,
 } from '@aws-sdk/client-kms';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CredentialsError } from '../../functions/adapters/errors';
 import { createKmsCipher, MAX_CACHE_TTL_MS } from '../../functions/adapters/kms-cipher';
+import { CredentialsError } from '../../functions/core/errors';
 import type { Clock } from '../../functions/core/types';
 import { type LocalKms, startKms } from '../support/kms';
 

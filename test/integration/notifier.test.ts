@@ -290,7 +290,7 @@ describe('notifier', () => {
       [3, null, 'held'],
     ] as const) {
       await f.store.putDelivery(tenantId, {
-        sk: `DELIVERY#${new Date(f.clock.now() - 30_000 + i).toISOString()}#m${i}`,
+        id: `${new Date(f.clock.now() - 30_000 + i).toISOString()}#m${i}`,
         messageId: `m${i}`,
         kind: 'notification',
         route,

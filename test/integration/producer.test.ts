@@ -8,7 +8,7 @@ import {
   SQSClient,
 } from '@aws-sdk/client-sqs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { QueueError } from '../../functions/adapters/queue';
+import { QueueError } from '../../functions/core/errors';
 import { parseQueueMessage } from '../../functions/core/message';
 import {
   createProducer,

@@ -1,6 +1,7 @@
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createQueueAdapter, DLQ_DETAIL_MAX_CHARS, QueueError } from '../../functions/adapters/queue';
+import { createQueueAdapter, DLQ_DETAIL_MAX_CHARS } from '../../functions/adapters/queue';
+import { QueueError } from '../../functions/core/errors';
 import { type LocalSqs, startLocalSqs } from '../support/sqs';
 
 let sqs: LocalSqs;

@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { MessageRejected, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IdentityNotVerifiedError, SesSendError } from '../../functions/adapters/errors';
 import { buildMime } from '../../functions/adapters/mime';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import { IdentityNotVerifiedError, SesSendError } from '../../functions/core/errors';
 import { type LocalSes, startLocalSes } from '../support/ses';
 
 let ses: LocalSes;

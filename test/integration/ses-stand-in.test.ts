@@ -18,8 +18,8 @@ import {
   UpdateReputationEntityPolicyCommand,
 } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { IdentityNotVerifiedError } from '../../functions/adapters/errors';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import { IdentityNotVerifiedError } from '../../functions/core/errors';
 import { type LocalSes, startLocalSes } from '../support/ses';
 
 let ses: LocalSes;

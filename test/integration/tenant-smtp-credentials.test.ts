@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { CredentialsError } from '../../functions/adapters/errors';
 import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
 import { classifySmtpFailure } from '../../functions/core/classify';
+import { CredentialsError } from '../../functions/core/errors';
 import type {
   SmtpCredential,
   SmtpCredentials,

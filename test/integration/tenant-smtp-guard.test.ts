@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { HostRefusedError } from '../../functions/adapters/errors';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
 import { classifySmtpFailure } from '../../functions/core/classify';
+import { HostRefusedError } from '../../functions/core/errors';
 import type { TenantSmtpSender } from '../../functions/core/ports';
 import { SmtpTestServers, TEST_HOST, testMail, testSenderOptions, testTarget } from '../support/smtp';
 

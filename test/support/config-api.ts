@@ -1,16 +1,17 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { vi } from 'vitest';
-import { createDynamoStore, type DynamoStore } from '../../functions/adapters/dynamo-store';
-import { HostRefusedError } from '../../functions/adapters/errors';
-import { createKmsCipher, type KmsCipher } from '../../functions/adapters/kms-cipher';
+import { createDynamoStore } from '../../functions/adapters/dynamo-store';
+import { createKmsCipher } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
+import { buildMime } from '../../functions/adapters/mime';
 import { createNetworkGuard, type Resolver } from '../../functions/adapters/network-guard';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { createConfigApi } from '../../functions/config-api/app';
 import { openApiDocument, RESPONSE_SCHEMAS } from '../../functions/config-api/openapi';
 import { matchRoute } from '../../functions/config-api/routes';
-import type { TenantSmtpSender } from '../../functions/core/ports';
+import { HostRefusedError } from '../../functions/core/errors';
+import type { PasswordCipher, Store, TenantSmtpSender } from '../../functions/core/ports';
 import type { Clock } from '../../functions/core/types';
 import { type LocalApiGateway, startLocalApiGateway } from '../../infra/local/api-gateway';
 import { createLocalIssuer, type LocalIssuer } from '../../infra/local/jwt';
@@ -103,8 +104,8 @@ export interface ConfigApiFixture {
   issuer: LocalIssuer;
   dynamo: DynamoFixture;
   kms: LocalKms;
-  store: DynamoStore;
-  cipher: KmsCipher;
+  store: Store;
+  cipher: PasswordCipher;
   smtp: TenantSmtpSender;
   /** Present with `alerts: true`. */
   alerts?: AlertsFixture;
@@ -172,6 +173,7 @@ export async function startConfigApiFixture(
     cipher,
     guard,
     smtp,
+    mime: buildMime,
     logger,
     clock,
     allowPrivateSmtp: allowPrivate,

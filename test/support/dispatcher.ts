@@ -4,18 +4,21 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
-import {
-  createDynamoStore,
-  type DeliveryRecord,
-  type DynamoStore,
-} from '../../functions/adapters/dynamo-store';
-import { createKmsCipher, type KmsCipher } from '../../functions/adapters/kms-cipher';
+import { createDynamoStore } from '../../functions/adapters/dynamo-store';
+import { createKmsCipher } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
+import { buildMime } from '../../functions/adapters/mime';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createQueueAdapter } from '../../functions/adapters/queue';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
-import type { SmtpCredentials, TenantSmtpSender } from '../../functions/core/ports';
+import type {
+  DeliveryRecord,
+  PasswordCipher,
+  SmtpCredentials,
+  Store,
+  TenantSmtpSender,
+} from '../../functions/core/ports';
 import type { HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
 import { createDispatcher, type DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
@@ -44,8 +47,8 @@ export interface DispatcherFixture {
   ses: LocalSes;
   sqs: LocalSqs;
   smtp: SmtpTestServers;
-  store: DynamoStore;
-  cipher: KmsCipher;
+  store: Store;
+  cipher: PasswordCipher;
   sender: TenantSmtpSender;
   clock: ReturnType<typeof shiftableClock>;
   deps: DispatcherDeps;
@@ -145,6 +148,7 @@ export async function startDispatcherFixture(
       smtp: sender,
       ses: sesSender,
       queue,
+      mime: buildMime,
       logger,
       metrics: new Metrics({ namespace: 'TenantMailerTest', serviceName: 'dispatcher-test' }),
       clock,

@@ -5,9 +5,10 @@ import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sd
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
-import { createKmsCipher, type KmsCipher, type KmsCipherOptions } from '../../functions/adapters/kms-cipher';
+import { createKmsCipher, type KmsCipherOptions } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import type { PasswordCipher } from '../../functions/core/ports';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
   type ContainerOverrides,
@@ -57,7 +58,7 @@ export interface FaultRig {
   /** What the dispatchers built by `container` logged (info and above). */
   logs: LogEntry[];
   /** A KMS cipher through the proxy (a container's default one, or with other options). */
-  cipher(options?: Partial<KmsCipherOptions>): KmsCipher;
+  cipher(options?: Partial<KmsCipherOptions>): PasswordCipher;
   /** A dispatcher container talking to DynamoDB, KMS and SES through the proxies. */
   container(overrides?: ContainerOverrides): DispatchHandler;
   /** Queues messages (subject `msg <key>`, idempotencyKey `key`) for the given tenant. */

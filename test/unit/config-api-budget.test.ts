@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { VettedTarget } from '../../functions/adapters/network-guard';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { createConfigApi } from '../../functions/config-api/app';
 import type { ConfigApiDeps } from '../../functions/config-api/deps';
-import type { SmtpCredentials } from '../../functions/core/ports';
+import type { SmtpCredentials, VettedTarget } from '../../functions/core/ports';
 import { type SenderConfig, systemClock } from '../../functions/core/types';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { apiEvent } from '../support/api-event';

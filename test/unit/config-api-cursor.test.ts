@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCursor, encodeCursor, parseLimit } from '../../functions/config-api/cursor';
+import { decodeCursor, encodeCursor } from '../../functions/adapters/dynamo-cursor';
+import { parseLimit } from '../../functions/config-api/cursor';
 import { BadRequestError } from '../../functions/config-api/errors';
+import { InvalidCursorError } from '../../functions/core/errors';
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-describe('delivery cursor', () => {
+describe('delivery cursor (DynamoDB adapter)', () => {
   it('round-trips a key of the tenant it was made for', () => {
     // Prepare
     const key = { pk: 'TENANT#acme', sk: 'DELIVERY#2025-01-01T00:00:00.000Z#m-1' };
@@ -30,9 +32,9 @@ describe('delivery cursor', () => {
     ['not base64url', 'abc/def+=='],
     ['empty', ''],
     ['too long', 'A'.repeat(2000)],
-  ])('refuses %s with 400', (_name, cursor) => {
+  ])('refuses %s (the API answers 400)', (_name, cursor) => {
     // Act / Assess
-    expect(() => decodeCursor('acme', cursor)).toThrow(BadRequestError);
+    expect(() => decodeCursor('acme', cursor)).toThrow(InvalidCursorError);
   });
 
   it.each([

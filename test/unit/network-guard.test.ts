@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DnsFailureError, HostRefusedError } from '../../functions/adapters/errors';
 import { createNetworkGuard, isAddressAllowed, type Resolver } from '../../functions/adapters/network-guard';
+import { DnsFailureError, HostRefusedError } from '../../functions/core/errors';
 
 // Every address below is only a string handed to the guard; nothing connects anywhere.
 

@@ -1,6 +1,7 @@
 /**
- * Errors the adapters raise where outside systems' errors enter the project. Each names itself and keeps
- * the original as `cause`; none ever carries a password.
+ * Errors the ports (core/ports.ts) may raise: adapters translate outside systems' errors into these
+ * where they enter the project, so callers never see an SDK error class. Each names itself and keeps the
+ * original as `cause`; none ever carries a password.
  */
 export class AdapterError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -78,5 +79,23 @@ export class SesSendError extends AdapterError {
     this.code = code;
     this.retryable = retryable;
     this.mayHaveSent = options?.mayHaveSent ?? false;
+  }
+}
+
+/** The queue refused or could not take a request; `code` is the SDK error name (or the socket's errno). */
+export class QueueError extends AdapterError {
+  readonly code: string;
+  constructor(message: string, code: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'QueueError';
+    this.code = code;
+  }
+}
+
+/** A delivery-log cursor that is not one the store handed out for this tenant (the API answers 400). */
+export class InvalidCursorError extends AdapterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidCursorError';
   }
 }

@@ -1,0 +1,138 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { type AlertEmitterOptions, createAlertEmitter } from './adapters/alert-emitter';
+import { type AlertAdapters, createAlertAdapters } from './adapters/alert-wiring';
+import { createNotifyStore } from './adapters/dynamo-notify';
+import { createDynamoStore } from './adapters/dynamo-store';
+import { createKmsCipher } from './adapters/kms-cipher';
+import { createKmsCredentials } from './adapters/kms-credentials';
+import { buildMime } from './adapters/mime';
+import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
+import { createQueueAdapter } from './adapters/queue';
+import { createSesSender } from './adapters/ses-sender';
+import {
+  createTenantSmtpSender,
+  type SenderLogger,
+  type TenantSmtpSenderOptions,
+} from './adapters/tenant-smtp';
+import type { AlertEmitter } from './core/alerts';
+import type {
+  MailQueue,
+  MimeBuilder,
+  PasswordCipher,
+  SesSender,
+  Store,
+  TenantSmtpSender,
+} from './core/ports';
+import type { Clock } from './core/types';
+import type { Settings } from './settings';
+
+/**
+ * The one place that builds the AWS clients and the adapters from the settings, for both handlers
+ * (each takes what it needs, once per container). The SDK clients take region and endpoints from the
+ * SDK's own environment (AWS_REGION, AWS_ENDPOINT_URL_*), so the same code runs in Lambda and in the
+ * local stack; nothing here has a local branch.
+ */
+
+let doc: DynamoDBDocumentClient | undefined;
+
+/** The container's one document client (built on first use), dropping undefined values. */
+function documentClient(): DynamoDBDocumentClient {
+  doc ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  return doc;
+}
+
+export function storeFrom(settings: Settings, clock: Clock): Store {
+  return createDynamoStore({ doc: documentClient(), tableName: settings.tableName, clock });
+}
+
+export function cipherFrom(settings: Settings, clock: Clock): PasswordCipher {
+  return createKmsCipher({ kms: new KMSClient({}), keyId: settings.kmsKeyId, clock });
+}
+
+/** The network guard: private hosts open only with TENANT_SMTP_ALLOW_PRIVATE (local development). */
+export function guardFrom(settings: Settings): NetworkGuard {
+  return createNetworkGuard({ allowPrivate: settings.allowPrivateSmtp });
+}
+
+/**
+ * The tenant SMTP sender, guarded at connect time by `guard`; KMS decrypts (and caches per container)
+ * the stored password through `cipher` when the sender opens a connection.
+ */
+export function tenantSmtpFrom(
+  settings: Settings,
+  options: {
+    guard: NetworkGuard;
+    cipher: PasswordCipher;
+    clock: Clock;
+    logger: SenderLogger;
+    timeouts?: TenantSmtpSenderOptions['timeouts'];
+  },
+): TenantSmtpSender {
+  return createTenantSmtpSender({
+    vet: options.guard.vet,
+    credentials: createKmsCredentials(options.cipher),
+    clock: options.clock,
+    allowInsecure: settings.allowPrivateSmtp,
+    logger: options.logger,
+    ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
+  });
+}
+
+export function sesFrom(settings: Settings): SesSender {
+  return createSesSender({
+    ses: new SESv2Client({}),
+    ...(settings.sesConfigurationSet !== undefined && { configurationSet: settings.sesConfigurationSet }),
+  });
+}
+
+export function queueFrom(settings: Settings): MailQueue {
+  // The local SQS's queue URLs carry a host that does not resolve; the endpoint comes from settings.
+  return createQueueAdapter({
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    queueUrl: settings.queueUrl,
+    dlqUrl: settings.dlqUrl,
+  });
+}
+
+/** The MIME builder both routes and the test endpoint use. */
+export const mime: MimeBuilder = buildMime;
+
+/**
+ * The tenant alert adapters the config API uses (docs/design.md §18); undefined when alerts are off
+ * (no ALERTS_QUEUE_URL).
+ */
+export function alertAdaptersFrom(settings: Settings, clock: Clock): AlertAdapters | undefined {
+  if (settings.alertsQueueUrl === undefined) return undefined;
+  return createAlertAdapters({
+    doc: documentClient(),
+    tableName: settings.tableName,
+    kms: new KMSClient({}),
+    keyId: settings.kmsKeyId,
+    ses: new SESv2Client({}),
+    configurationSet: settings.sesConfigurationSet,
+    allowPrivate: settings.allowPrivateSmtp,
+    clock,
+    platform: { address: settings.platformFromAddress, name: settings.platformName },
+  });
+}
+
+/** The dispatcher's alert emitter (breaker transitions, dead letters); undefined when alerts are off. */
+export function alertEmitterFrom(
+  settings: Settings,
+  options: { clock: Clock; logger: AlertEmitterOptions['logger'] },
+): AlertEmitter | undefined {
+  if (settings.alertsQueueUrl === undefined) return undefined;
+  return createAlertEmitter({
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    queueUrl: settings.alertsQueueUrl,
+    store: createNotifyStore({ doc: documentClient(), tableName: settings.tableName, clock: options.clock }),
+    clock: options.clock,
+    logger: options.logger,
+  });
+}
