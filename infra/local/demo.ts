@@ -1,7 +1,7 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
-import type { StackInfo } from './stack';
+import { LOCAL_WEBHOOK_SECRET, type StackInfo } from './stack';
 
 /** The demo tenants (docs/design.md §16 Local stack): one working SMTP server, one broken, one without config. */
 export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
@@ -55,9 +55,15 @@ export async function configureDemoTenants(info: StackInfo): Promise<void> {
     fallback: 'platform',
     smtp: { ...smtp('an-outdated-password'), fromAddress: 'alerts@globex.example', fromName: 'Globex' },
   });
+  // globex's admins hear of it (docs/design.md §18): by email (the SES mailbox) and the local receiver.
+  const alerts = await call('PUT', '/tenants/globex/notifications', {
+    emails: ['admin@globex.example'],
+    webhook: { url: info.webhookUrl, secret: LOCAL_WEBHOOK_SECRET },
+  });
   for (const [tenant, answer] of [
     ['acme', acme],
     ['globex', globex],
+    ['globex alerts', alerts],
   ] as const) {
     if (answer.status !== 200)
       throw new Error(`configuring ${tenant} failed: ${JSON.stringify(answer.body)}`);

@@ -8,6 +8,7 @@ export const DEFAULT_PORTS = {
   ses: { env: 'LOCAL_SES_PORT', port: 8783 },
   kms: { env: 'LOCAL_KMS_PORT', port: 8784 },
   sesApi: { env: 'LOCAL_SES_API_PORT', port: 8785 },
+  webhooks: { env: 'LOCAL_WEBHOOKS_PORT', port: 8786 },
   mailboxWeb: { env: 'LOCAL_MAILBOX_WEB_PORT', port: 1080 },
   mailboxSmtp: { env: 'LOCAL_MAILBOX_SMTP_PORT', port: 1025 },
 } as const;

@@ -19,6 +19,7 @@ import {
 } from './services';
 import { startSesStandIn } from './ses-stand-in';
 import { createTable } from './table';
+import { startWebhookReceiver } from './webhook-receiver';
 
 /** `.local/stack.json` (docs/design.md §16 Local stack): where every part of the running stack is. */
 export interface StackInfo {
@@ -36,6 +37,8 @@ export interface StackInfo {
   visibilityTimeoutSeconds: number;
   maxAttempts: number;
   adminToken: string;
+  /** The local alert webhook receiver (docs/design.md §18): checks signatures, appends to webhooks.jsonl. */
+  webhookUrl: string;
 }
 
 export interface LocalStack {
@@ -68,6 +71,8 @@ const PLATFORM_FROM = 'notifications@platform.example';
 const PLATFORM_NAME = 'Tenant Mailer';
 /** The SES configuration set the dispatcher names, as the CDK stack's in AWS (it exists in the local SES). */
 const SES_CONFIGURATION_SET = 'tenant-mailer-local';
+/** The signing secret of the local webhook receiver (the demo's globex registers it). Local only. */
+export const LOCAL_WEBHOOK_SECRET = 'local-webhook-secret-not-for-production';
 
 /**
  * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local behind the SES v2
@@ -138,6 +143,20 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       VISIBILITY_TIMEOUT_SECONDS,
     );
 
+    const alertQueues = await createQueues(
+      sqs,
+      { queue: 'tenant-mailer-alerts', dlq: 'tenant-mailer-alerts-dlq' },
+      VISIBILITY_TIMEOUT_SECONDS,
+    );
+    const webhooks = await up(
+      'alert webhook receiver',
+      startWebhookReceiver({
+        secret: LOCAL_WEBHOOK_SECRET,
+        file: join(options.dir, 'webhooks.jsonl'),
+        port: await port('webhooks'),
+      }),
+    );
+
     // The handlers read exactly what Lambda would give them; the SDK takes endpoints from AWS_ENDPOINT_URL_*.
     Object.assign(process.env, {
       AWS_REGION: REGION,
@@ -152,6 +171,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       KMS_KEY_ID: kms.keyId,
       QUEUE_URL: queues.queueUrl,
       DLQ_URL: queues.dlqUrl,
+      ALERTS_QUEUE_URL: alertQueues.queueUrl,
       PLATFORM_FROM_ADDRESS: PLATFORM_FROM,
       PLATFORM_NAME: PLATFORM_NAME,
       SES_CONFIGURATION_SET,
@@ -163,6 +183,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     });
     const dispatcher = (await import('../../functions/dispatcher/handler')).handler as SqsHandler;
     const configApi = (await import('../../functions/config-api/handler')).handler;
+    const notifier = (await import('../../functions/notifier/handler')).handler as SqsHandler;
 
     const issuer = await loadOrCreateLocalIssuer(join(options.dir, 'jwt-key.json'));
     const gateway: LocalApiGateway = await startLocalApiGateway({
@@ -187,6 +208,16 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onError: (error) => log(`  poller: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push({ close: () => poller.stop() });
+    // Alerts leave through their own queue and notifier, as in AWS: a slow webhook never holds up mail.
+    const alertPoller: Poller = startPoller({
+      sqs,
+      queueUrl: alertQueues.queueUrl,
+      queueArn: alertQueues.queueArn,
+      handler: notifier,
+      timeoutMs: INVOCATION_TIMEOUT_MS,
+      onError: (error) => log(`  alert poller: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    started.push({ close: () => alertPoller.stop() });
     log(
       `  ${'SQS poller'.padEnd(22)} batches of 10 → dispatcher (deadline ${INVOCATION_TIMEOUT_MS / 1000} s)`,
     );
@@ -206,6 +237,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
       maxAttempts: MAX_ATTEMPTS,
       adminToken: await issuer.token('platform-admin', { admin: true }),
+      webhookUrl: webhooks.url,
     };
     const stackFile = join(options.dir, 'stack.json');
     // Written whole, then renamed: a script polling for stack.json never reads half of it.

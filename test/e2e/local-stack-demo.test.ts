@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LocalStackProcess, type StackInfo, spawnLocalStack } from '../support/local-stack';
+import { eventually, type LocalStackProcess, type StackInfo, spawnLocalStack } from '../support/local-stack';
 import type { SesStoredEmail } from '../support/ses';
 
 // `npm start` with its demo, as a new user sees it: the summary table, and the mail where it says.
@@ -64,7 +64,10 @@ describe('npm start (demo)', () => {
 
     // Act
     const inbox = (await (await fetch(`${info.mailboxUrl}/api/email`)).json()) as MaildevEmail[];
-    const ses = ((await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] }).emails;
+    const stored = ((await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] })
+      .emails;
+    // Alerts to globex's admins (next test) are platform mail too; here only the demo's messages.
+    const ses = stored.filter((m) => !m.subject.startsWith('['));
 
     // Assess
     expect(inbox).toHaveLength(3);
@@ -86,6 +89,36 @@ describe('npm start (demo)', () => {
         : `"${info.platformName}" ${platform}`;
       expect(mail.from).toBe(expected);
     }
+  });
+
+  it("tells globex's admins once: the alert email in the SES mailbox and the signed event in webhooks.jsonl", async () => {
+    // Prepare
+    const file = join((stack as LocalStackProcess).dir, 'webhooks.jsonl');
+    const subject = `[${info.platformName}] Mail from globex is going out through ${info.platformName}: your SMTP server refused login`;
+
+    // Act
+    const alert = await eventually('the alert email', 20_000, async () => {
+      const ses = ((await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] })
+        .emails;
+      return ses.find((m) => m.subject.startsWith('['));
+    });
+    const lines = await eventually('the webhook event', 20_000, async () =>
+      existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n') : undefined,
+    );
+
+    // Assess
+    expect(alert.subject).toBe(subject);
+    expect(alert.destination.to).toEqual(['admin@globex.example']);
+    expect(lines).toHaveLength(1);
+    const { event } = JSON.parse(lines[0] ?? '{}') as {
+      event: { type: string; tenantId: string; data: unknown };
+    };
+    expect(event).toMatchObject({
+      type: 'sender.unhealthy',
+      tenantId: 'globex',
+      data: { lastFailure: { class: 'auth' } },
+    });
+    expect(info.webhookUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/hooks$/);
   });
 
   it('stops on SIGINT with exit code 0 and removes stack.json', async () => {
