@@ -7,6 +7,7 @@ import { type AlertEmitterOptions, createAlertEmitter } from './adapters/alert-e
 import { type AlertAdapters, createAlertAdapters } from './adapters/alert-wiring';
 import { createNotifyStore } from './adapters/dynamo-notify';
 import { createDynamoStore } from './adapters/dynamo-store';
+import { createSuppressionStore } from './adapters/dynamo-suppressions';
 import { createKmsCipher } from './adapters/kms-cipher';
 import { createKmsCredentials } from './adapters/kms-credentials';
 import { buildMime } from './adapters/mime';
@@ -27,6 +28,7 @@ import type {
   Store,
   TenantSmtpSender,
 } from './core/ports';
+import type { SuppressionStore } from './core/suppression';
 import type { Clock } from './core/types';
 import type { Settings } from './settings';
 
@@ -49,6 +51,11 @@ function documentClient(): DynamoDBDocumentClient {
 
 export function storeFrom(settings: Settings, clock: Clock): Store {
   return createDynamoStore({ doc: documentClient(), tableName: settings.tableName, clock });
+}
+
+/** The per-tenant suppression list and the delivery timeline, in the same table (docs/design.md §19). */
+export function suppressionsFrom(settings: Settings, clock: Clock): SuppressionStore {
+  return createSuppressionStore({ doc: documentClient(), tableName: settings.tableName, clock });
 }
 
 export function cipherFrom(settings: Settings, clock: Clock): PasswordCipher {

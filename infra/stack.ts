@@ -25,16 +25,14 @@ export const QUEUE_VISIBILITY_TIMEOUT = Duration.seconds(
 /** The test endpoint's own budget is 15 s (docs/design.md §11 Timeouts); HTTP API integrations stop at 30 s. */
 export const CONFIG_API_TIMEOUT = Duration.seconds(20);
 
-/** The item-level DynamoDB actions the dispatcher uses (its adapters issue Get, Put, Update, Query). */
-export const DISPATCHER_TABLE_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:Query',
-  'dynamodb:PutItem',
-  'dynamodb:UpdateItem',
-];
+/** The item-level DynamoDB actions both functions use (their adapters issue Get, Put, Update, Query). */
+const TABLE_ITEM_ACTIONS = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
 
-/** The config API's: the dispatcher's plus DeleteItem, which only releasing a sender domain needs. */
-export const CONFIG_API_TABLE_ACTIONS = [...DISPATCHER_TABLE_ACTIONS, 'dynamodb:DeleteItem'];
+/** The dispatcher's: plus BatchGetItem, its one suppression lookup per batch (docs/design.md §19). */
+export const DISPATCHER_TABLE_ACTIONS = [...TABLE_ITEM_ACTIONS, 'dynamodb:BatchGetItem'];
+
+/** The config API's: plus DeleteItem (releasing a sender domain, deleting a suppression). */
+export const CONFIG_API_TABLE_ACTIONS = [...TABLE_ITEM_ACTIONS, 'dynamodb:DeleteItem'];
 
 export interface TenantMailerStackProps extends StackProps {
   config: MailerConfig;

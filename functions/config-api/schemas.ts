@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DELIVERY_EVENT_TYPES } from '../core/suppression';
 import { FAILURE_CLASSES, SMTP_PHASES } from '../core/types';
 import { ERROR_CODES } from './errors';
 
@@ -149,7 +150,7 @@ export const deliveryViewSchema = z.strictObject({
   fallbackReason: z
     .union([z.enum(['no-config', 'unhealthy', 'domain-unverified', 'kms-unavailable']), failureClass])
     .nullable(),
-  status: z.enum(['sent', 'partial', 'rejected', 'held', 'retrying', 'dead']),
+  status: z.enum(['sent', 'partial', 'rejected', 'suppressed', 'held', 'retrying', 'dead']),
   accepted: z.array(z.string()),
   rejected: z.array(
     z.strictObject({
@@ -159,6 +160,23 @@ export const deliveryViewSchema = z.strictObject({
     }),
   ),
   response: z.string().nullable(),
+  /** Recipients left out because the tenant suppresses them (docs/design.md §19). */
+  suppressed: z.array(z.string()),
+  /** The SES delivery timeline, oldest first, the newest 20. */
+  events: z.array(
+    z.strictObject({
+      type: z.enum(DELIVERY_EVENT_TYPES),
+      at: z.string(),
+      recipient: z.string().nullable(),
+      detail: z
+        .strictObject({
+          bounceType: z.string().optional(),
+          bounceSubType: z.string().optional(),
+          diagnosticCode: z.string().optional(),
+        })
+        .optional(),
+    }),
+  ),
 });
 export type DeliveryView = z.infer<typeof deliveryViewSchema>;
 

@@ -85,6 +85,19 @@ export function deliveryView(record: DeliveryRecord): DeliveryView {
       ...(typeof r.response === 'string' ? { response: r.response } : {}),
     })),
     response: record.response ?? null,
+    suppressed: [...(record.suppressed ?? [])],
+    events: (record.events ?? []).map((e) => ({
+      type: e.type,
+      at: e.at,
+      recipient: e.recipient ?? null,
+      ...(e.detail !== undefined && {
+        detail: {
+          ...(e.detail.bounceType !== undefined && { bounceType: e.detail.bounceType }),
+          ...(e.detail.bounceSubType !== undefined && { bounceSubType: e.detail.bounceSubType }),
+          ...(e.detail.diagnosticCode !== undefined && { diagnosticCode: e.detail.diagnosticCode }),
+        },
+      }),
+    })),
   };
 }
 

@@ -1,3 +1,4 @@
+import type { DeliveryEvent } from './suppression';
 import type {
   DeliveryStatus,
   FallbackReason,
@@ -88,6 +89,10 @@ export interface DeliveryRecord {
   detail?: string;
   /** ISO 8601 UTC time this record was written. */
   at: string;
+  /** Recipients left out because the tenant suppresses them (docs/design.md §19). */
+  suppressed?: string[];
+  /** The delivery timeline from SES events, oldest first (written by the events function only). */
+  events?: DeliveryEvent[];
 }
 
 export interface ClaimMessageInput {

@@ -81,3 +81,52 @@ export function rememberEventId(ids: string[], id: string): string[] {
 export function suppressionDetail(text: string): string {
   return text.slice(0, MAX_SUPPRESSION_DETAIL_CHARS);
 }
+
+// ─── Port: the suppression list and the delivery timeline (implemented by the DynamoDB adapter) ───
+
+/** One recipient of one tenant, as the dispatcher looks it up. */
+export interface SuppressedPair {
+  tenantId: string;
+  /** A key from `suppressionAddress`. */
+  address: string;
+}
+
+export interface SuppressionPage {
+  items: Suppression[];
+  /** Opaque position of the next page, or null when there is none. */
+  cursor: string | null;
+}
+
+export interface SuppressionStore {
+  /**
+   * Which pairs are suppressed, as `<tenantId>\n<address>` strings: one BatchGetItem per 100 distinct
+   * keys (a batch of 10 messages × 50 recipients is 5 calls).
+   */
+  suppressedAmong(pairs: SuppressedPair[]): Promise<Set<string>>;
+  /** Adds (or replaces) a tenant's entry for `entry.address`. */
+  putSuppression(tenantId: string, entry: Suppression): Promise<void>;
+  getSuppression(tenantId: string, address: string): Promise<Suppression | null>;
+  /** False when there was no such entry. */
+  deleteSuppression(tenantId: string, address: string): Promise<boolean>;
+  /** In address order. A cursor this store did not hand out throws InvalidCursorError. */
+  listSuppressions(
+    tenantId: string,
+    page: { limit: number; cursor?: string | null },
+  ): Promise<SuppressionPage>;
+  /**
+   * Appends a delivery event's entries to the delivery's timeline (newest MAX_DELIVERY_EVENTS), once per
+   * `eventId`. `not-recorded`: no delivery with that SES message id is recorded (yet); try again later.
+   */
+  appendEvents(input: {
+    tenantId: string;
+    messageId: string;
+    providerMessageId: string;
+    eventId: string;
+    events: DeliveryEvent[];
+  }): Promise<'appended' | 'duplicate' | 'not-recorded'>;
+}
+
+/** The string `suppressedAmong` answers for a pair. */
+export function suppressedKey(tenantId: string, address: string): string {
+  return `${tenantId}\n${address}`;
+}

@@ -65,10 +65,16 @@ export type Route = 'smtp' | 'domain' | 'platform' | 'split';
  */
 export type PlatformFault = 'kms-unavailable';
 export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | PlatformFault | FailureClass;
-export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'held' | 'retrying' | 'dead';
+export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'suppressed' | 'held' | 'retrying' | 'dead';
 
 /** Statuses after which a message is never sent again. */
-export const FINAL_STATUSES: readonly DeliveryStatus[] = ['sent', 'partial', 'rejected', 'dead'];
+export const FINAL_STATUSES: readonly DeliveryStatus[] = [
+  'sent',
+  'partial',
+  'rejected',
+  'suppressed',
+  'dead',
+];
 
 /** Whether a delivery status means the message is finished (a redelivery must send nothing). */
 export function isFinalStatus(status: DeliveryStatus): boolean {

@@ -14,6 +14,8 @@ export interface Outcome {
   previous: DeliveryRecord | null;
   started: number;
   view: TenantView;
+  /** Recipients this attempt left out because the tenant suppresses them. */
+  suppressed: string[];
 }
 
 /** Status of a message with nothing left owed: sent, partial (some refused for good) or rejected. */
@@ -45,6 +47,7 @@ export function deliveryRecord(
   const accepted = [...(o.previous?.accepted ?? []), ...result.tenantAccepted, ...result.platformAccepted];
   const rejected = [...(o.previous?.rejected ?? []), ...result.finalRefusals];
   const heldAttempts = (o.previous?.heldAttempts ?? 0) + (status === 'held' ? 1 : 0);
+  const suppressed = [...new Set([...(o.previous?.suppressed ?? []), ...o.suppressed])];
   return {
     id: o.deliveryId,
     messageId: o.key,
@@ -62,5 +65,6 @@ export function deliveryRecord(
     ...((result.possibleDuplicate || o.previous?.possibleDuplicate) && { possibleDuplicate: true }),
     ...(detail !== undefined && { detail }),
     at: new Date(deps.clock.now()).toISOString(),
+    ...(suppressed.length > 0 && { suppressed }),
   };
 }

@@ -5,6 +5,7 @@ import { initialHealth } from '../core/types';
 import { BatchState } from './batch-state';
 import type { DispatcherDeps, TenantView } from './ports';
 import { deadLetter, processMessage, RetryLaterError } from './process-message';
+import { batchSuppressionLookup } from './suppression-step';
 
 export type DispatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
@@ -23,6 +24,7 @@ export function createDispatcher(deps: DispatcherDeps): DispatchHandler {
       const version = config?.version ?? 0;
       return { config, health: health && health.configVersion === version ? health : initialHealth(version) };
     });
+    const suppressed = batchSuppressionLookup(deps, event.Records);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
       const parsed = parseQueueMessage(record.body);
@@ -33,7 +35,7 @@ export function createDispatcher(deps: DispatcherDeps): DispatchHandler {
       }
       const message = parsed.message;
       await batch.inTenantOrder(message.tenantId, () =>
-        processMessage(deps, { record, message, batch, deadline }),
+        processMessage(deps, { record, message, batch, deadline, suppressed }),
       );
     };
 

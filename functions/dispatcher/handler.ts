@@ -11,6 +11,7 @@ import {
   queueFrom,
   sesFrom,
   storeFrom,
+  suppressionsFrom,
   tenantSmtpFrom,
 } from '../wiring';
 import { createDispatcher, type DispatchHandler } from './dispatcher';
@@ -32,6 +33,7 @@ function build(): DispatchHandler {
   const alerts = alertEmitterFrom(settings, { clock, logger });
   return createDispatcher({
     store: storeFrom(settings, clock),
+    suppressions: suppressionsFrom(settings, clock),
     smtp: tenantSmtpFrom(settings, { guard: guardFrom(settings), cipher, clock, logger }),
     ses: sesFrom(settings),
     queue: queueFrom(settings),

@@ -82,6 +82,13 @@ export const METRICS = {
     dimensions: [],
     description: 'A probe succeeded and an unhealthy tenant became healthy again.',
   },
+  suppressed: {
+    name: 'Suppressed',
+    unit: 'Count',
+    dimensions: [],
+    description:
+      'Recipients left out of a send because their tenant suppresses them (bounce, complaint, manual).',
+  },
   sendLatency: {
     name: 'SendLatency',
     unit: 'Milliseconds',

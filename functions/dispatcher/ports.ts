@@ -3,11 +3,14 @@ import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { AlertEmitter } from '../core/alerts';
 import type { PlatformSender } from '../core/fallback';
 import type { MailQueue, MimeBuilder, SesSender, Store, TenantSmtpSender } from '../core/ports';
+import type { SuppressionStore } from '../core/suppression';
 import type { Clock, HealthState, SenderConfig } from '../core/types';
 
 /** Everything the dispatcher talks to, built once per container by the handler (or by a test). */
 export interface DispatcherDeps {
   store: Store;
+  /** Per-tenant suppression list (docs/design.md §19). */
+  suppressions: SuppressionStore;
   smtp: TenantSmtpSender;
   ses: SesSender;
   queue: MailQueue;

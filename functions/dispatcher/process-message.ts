@@ -10,6 +10,7 @@ import { deliveryRecord, finalStatus, type Outcome } from './delivery-record';
 import { emit } from './observe';
 import { type DispatcherDeps, MIN_TENANT_WINDOW_MS, type TenantView } from './ports';
 import { allOf, isEmpty, owedRecipients } from './recipients';
+import { dropSuppressed, type SuppressionLookup, suppressRefused } from './suppression-step';
 
 /** The record stays on the queue (a batch item failure); its visibility was already set. */
 export class RetryLaterError extends Error {
@@ -25,6 +26,8 @@ export interface MessageJob {
   batch: BatchState<TenantView>;
   /** Epoch ms: the invocation's deadline (the claim's lease ends there). */
   deadline: number;
+  /** The batch's suppressed recipients (one lookup per batch). */
+  suppressed: SuppressionLookup;
 }
 
 /**
@@ -42,6 +45,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   const key = message.idempotencyKey ?? record.messageId;
   // Read before the claim: a failed read, or too little time, costs the message no attempt.
   const view = await job.batch.tenant(tenantId);
+  const suppressedPairs = await job.suppressed();
   const started = deps.clock.now();
   if (deadline - started < timeNeeded(deps, job, view, started)) {
     await deps.queue.changeVisibility(record.receiptHandle, 0);
@@ -63,6 +67,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   }
   let previous: DeliveryRecord | null = null;
   let result: DeliverResult;
+  let suppressed: string[] = [];
   try {
     previous = claim.firstClaim ? null : await deps.store.getDelivery(tenantId, claim.deliveryId);
     if (previous && isFinalStatus(previous.status)) {
@@ -71,15 +76,12 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
       return;
     }
     const settled = [...(previous?.accepted ?? []), ...(previous?.rejected.map((r) => r.address) ?? [])];
-    result = await deliver(deps, {
-      tenantId,
-      message,
-      view,
-      batch: job.batch,
-      owed: owedRecipients(message, settled),
-      deadline,
-      key,
-    });
+    const owed = dropSuppressed(tenantId, owedRecipients(message, settled), suppressedPairs);
+    suppressed = owed.suppressed;
+    result =
+      isEmpty(owed.owed) && suppressed.length > 0
+        ? nothingSent(owed.owed)
+        : await deliver(deps, { tenantId, message, view, batch: job.batch, owed: owed.owed, deadline, key });
   } catch (err) {
     await deps.store.releaseMessage(tenantId, key, deadline).catch(() => false);
     throw err;
@@ -92,12 +94,17 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     previous,
     started,
     view,
+    suppressed,
   };
+  await suppressRefused(deps, tenantId, key, result.finalRefusals);
 
   if (result.hold) return hold(deps, job, result, outcome);
   if (!isEmpty(result.unsent)) return retryOrGiveUp(deps, job, result, outcome);
 
-  const status = finalStatus(result, previous);
+  // Every recipient still owed is suppressed: final, nothing sent, no fallback (docs/design.md §19).
+  const allSuppressed = result.route === null && suppressed.length > 0 && !previous?.accepted.length;
+  const status = allSuppressed ? 'suppressed' : finalStatus(result, previous);
+  if (suppressed.length > 0) emit(deps.metrics, 'suppressed', suppressed.length);
   await recordFinal(deps, outcome, deliveryRecord(deps, message, result, outcome, status));
   // Sent counts delivered messages (sent or partial); one every recipient refused was not delivered.
   if (result.route && status !== 'rejected') {
@@ -272,4 +279,18 @@ function countFallback(deps: DispatcherDeps, o: Outcome, result: DeliverResult) 
       tenantId: o.tenantId,
     });
   }
+}
+
+/** The result of an attempt that sent nothing because every recipient still owed is suppressed. */
+function nothingSent(unsent: DeliverResult['unsent']): DeliverResult {
+  return {
+    route: null,
+    fallbackReason: null,
+    tenantAccepted: [],
+    platformAccepted: [],
+    finalRefusals: [],
+    unsent,
+    possibleDuplicate: false,
+    timings: {},
+  };
 }

@@ -50,9 +50,19 @@ describe('DynamoDB table', () => {
   });
 
   it('gives both functions item-level actions only, never Scan or batch writes', () => {
-    // Only the config API deletes (a released domain's OWNER item); the dispatcher never does.
+    // Only the config API deletes (a released domain's OWNER item); the dispatcher never does. Only the
+    // dispatcher batch-reads (its one suppression lookup per batch); nobody batch-writes.
     const expected = new Map([
-      [s.stack.dispatcher, ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']],
+      [
+        s.stack.dispatcher,
+        [
+          'dynamodb:BatchGetItem',
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+          'dynamodb:UpdateItem',
+        ],
+      ],
       [
         s.stack.configFunction,
         [

@@ -54,6 +54,8 @@ beforeAll(async () => {
     possibleDuplicate: true,
     providerMessageId: '<ses-1@example.org>',
     attempts: 2,
+    suppressed: ['old@example.org'],
+    events: [{ type: 'delivered', at: new Date(T0 + 31_000).toISOString(), recipient: 'a@example.org' }],
   });
   for (let i = 0; i < 3; i++)
     await seed('globex', `globex-${i}`, T0 + i * 1000, { route: 'platform', fallbackReason: 'unhealthy' });
@@ -84,8 +86,10 @@ describe('config API: delivery log', () => {
       accepted: ['a@example.org'],
       rejected: [{ address: 'gone@example.org', responseCode: 550, response: '550 5.1.1 No such user' }],
       response: '250 2.0.0 Ok: queued',
+      suppressed: ['old@example.org'],
+      events: [{ type: 'delivered', at: new Date(T0 + 31_000).toISOString(), recipient: 'a@example.org' }],
     });
-    expect(page.items[1]?.messageId).toBe('acme-24');
+    expect(page.items[1]).toMatchObject({ messageId: 'acme-24', suppressed: [], events: [] });
     expect(page.cursor).toEqual(expect.any(String));
   });
 
@@ -185,6 +189,8 @@ describe('config API: delivery log', () => {
       attempts: 2,
       possibleDuplicate: true,
       providerMessageId: '<ses-1@example.org>',
+      suppressed: ['old@example.org'],
+      events: [{ type: 'delivered', recipient: 'a@example.org' }],
     });
   });
 

@@ -98,7 +98,9 @@ function describeCall(fn: string, context: MiddlewareContext, input: Record<stri
   const service = (context.clientName ?? 'unknown').replace(/Client$/, '').toLowerCase();
   const operation = (context.commandName ?? 'unknown').replace(/Command$/, '');
   const call: AwsCall = { fn, service, operation };
-  const target = input.TableName ?? input.QueueUrl ?? input.KeyId;
+  // BatchGetItem names its table as the key of RequestItems (ours reads one table).
+  const batchTable = Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0];
+  const target = input.TableName ?? input.QueueUrl ?? input.KeyId ?? batchTable;
   if (typeof target === 'string') call.target = target;
   if (input.EncryptionContext !== undefined) {
     call.encryptionContext = input.EncryptionContext as Record<string, string>;

@@ -5,6 +5,7 @@ import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
+import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { buildMime } from '../../functions/adapters/mime';
@@ -19,6 +20,7 @@ import type {
   Store,
   TenantSmtpSender,
 } from '../../functions/core/ports';
+import type { SuppressionStore } from '../../functions/core/suppression';
 import type { HealthState, SenderConfig, SmtpSecurity } from '../../functions/core/types';
 import { createDispatcher, type DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
@@ -48,6 +50,7 @@ export interface DispatcherFixture {
   sqs: LocalSqs;
   smtp: SmtpTestServers;
   store: Store;
+  suppressions: SuppressionStore;
   cipher: PasswordCipher;
   sender: TenantSmtpSender;
   clock: ReturnType<typeof shiftableClock>;
@@ -118,6 +121,7 @@ export async function startDispatcherFixture(
   const counts = { dynamo: countCommands(dynamo.client as never), kms: countCommands(kms.client as never) };
   const sesWatch = watchSes(ses.client);
   const store = createDynamoStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
+  const suppressions = createSuppressionStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const cipher = createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock });
   const queue = createQueueAdapter({ sqs: sqs.client, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl });
   const sesSender = createSesSender({ ses: ses.client });
@@ -145,6 +149,7 @@ export async function startDispatcherFixture(
     senders.push(sender);
     return {
       store,
+      suppressions,
       smtp: sender,
       ses: sesSender,
       queue,
@@ -195,6 +200,7 @@ export async function startDispatcherFixture(
     sqs,
     smtp,
     store,
+    suppressions,
     cipher,
     sender: deps.smtp,
     clock,
