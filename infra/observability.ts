@@ -72,7 +72,7 @@ export class MailerObservability extends Construct {
     this.alarms = {
       deadLetterQueue: alarm('DeadLetterQueueNotEmpty', {
         alarmDescription:
-          'Messages are in the DLQ (validation, undeliverable, held-expired, or a crash loop). Inspect, fix, redrive.',
+          'Messages are in the DLQ (validation, undeliverable, held-expired, idempotency-conflict, or a crash loop). Inspect, fix, redrive.',
         metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
           statistic: cloudwatch.Stats.MAXIMUM,
           period: Duration.minutes(1),

@@ -97,7 +97,7 @@ export class TenantMailerStack extends Stack {
         resources: [this.mailQueue.queue.queueArn],
       }),
     );
-    // The handler dead-letters with a reason (validation, undeliverable, held-expired): SendMessage only
+    // The handler dead-letters with a reason (validation, undeliverable, held-expired, idempotency-conflict): SendMessage only
     // (grantSendMessages would add GetQueueAttributes and GetQueueUrl, which the handler never calls).
     this.dispatcher.addToRolePolicy(
       new iam.PolicyStatement({

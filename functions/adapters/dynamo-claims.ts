@@ -14,7 +14,7 @@ import {
 
 /**
  * Idempotency claims: one item per (tenant, key) holding the lease, the attempt count, the delivery
- * item's sort key and whether the message is done. The decisions about a claim read back from the table
+ * item's sort key, the content hash of the message that created it and whether the message is done. The decisions about a claim read back from the table
  * are pure (`claimedFrom`, `judgeClaim`); the calls below only read and write.
  */
 
@@ -28,6 +28,7 @@ const CLAIM_NAMES = {
   '#exp': 'expiresAt',
   '#attempts': 'attempts',
   '#done': 'done',
+  '#hash': 'contentHash',
 };
 
 export function claimKey(tenantId: string, key: string): Item {
@@ -46,6 +47,7 @@ function leaseValues(input: ClaimMessageInput) {
     ':dsk': deliverySkOfClaim(input),
     ':exp': retentionExpiry(input.now),
     ':one': 1,
+    ':hash': input.contentHash,
   };
 }
 
@@ -62,11 +64,18 @@ export function claimedFrom(item: Item | undefined): ClaimOutcome {
 
 /**
  * What a claim read after a lost condition says: `retry` (gone or released meanwhile: claim afresh),
- * `restart` (expired: start it over), or the outcome to answer.
+ * `restart` (expired: start it over), or the outcome to answer. Another content's claim is a conflict
+ * whatever its state; a claim without a hash (written before hashes) matches any content.
  */
-export function judgeClaim(item: Item | null, now: number): 'retry' | 'restart' | ClaimOutcome {
+export function judgeClaim(
+  item: Item | null,
+  now: number,
+  contentHash: string,
+): 'retry' | 'restart' | ClaimOutcome {
   if (!item) return 'retry'; // deleted by TTL between the two calls
   if (isExpired(item, now)) return 'restart';
+  if (typeof item.contentHash === 'string' && item.contentHash !== contentHash)
+    return { outcome: 'conflict' };
   if (item.done === true) return { outcome: 'done', deliveryId: deliveryIdOfClaim(item) };
   const leaseUntil = typeof item.leaseUntil === 'number' ? item.leaseUntil : 0;
   if (leaseUntil >= now) return { outcome: 'leased', leaseUntil };
@@ -97,9 +106,11 @@ async function takeLease(
         TableName: tableName,
         Key: claimKey(input.tenantId, input.key),
         UpdateExpression:
-          'SET #lease = :lease, #dsk = if_not_exists(#dsk, :dsk), #exp = :exp ADD #attempts :one',
+          'SET #lease = :lease, #dsk = if_not_exists(#dsk, :dsk), #hash = if_not_exists(#hash, :hash), ' +
+          '#exp = :exp ADD #attempts :one',
         ConditionExpression:
-          'attribute_not_exists(pk) OR (#lease < :now AND #exp > :nowSec AND attribute_not_exists(#done))',
+          'attribute_not_exists(pk) OR (#lease < :now AND #exp > :nowSec AND attribute_not_exists(#done) ' +
+          'AND (attribute_not_exists(#hash) OR #hash = :hash))',
         ExpressionAttributeNames: CLAIM_NAMES,
         ExpressionAttributeValues: {
           ...leaseValues(input),
@@ -124,7 +135,8 @@ async function restartExpired(
       new UpdateCommand({
         TableName: tableName,
         Key: claimKey(input.tenantId, input.key),
-        UpdateExpression: 'SET #lease = :lease, #dsk = :dsk, #exp = :exp, #attempts = :one REMOVE #done',
+        UpdateExpression:
+          'SET #lease = :lease, #dsk = :dsk, #hash = :hash, #exp = :exp, #attempts = :one REMOVE #done',
         ConditionExpression: '#exp <= :nowSec',
         ExpressionAttributeNames: CLAIM_NAMES,
         ExpressionAttributeValues: { ...leaseValues(input), ':nowSec': Math.floor(input.now / 1000) },
@@ -147,7 +159,11 @@ export async function claimMessage(
   for (let round = 0; round < CLAIM_ROUNDS; round++) {
     const taken = await takeLease(table, input);
     if (taken) return taken;
-    const verdict = judgeClaim(await readClaim(table, input.tenantId, input.key), input.now);
+    const verdict = judgeClaim(
+      await readClaim(table, input.tenantId, input.key),
+      input.now,
+      input.contentHash,
+    );
     if (verdict === 'retry') continue;
     if (verdict !== 'restart') return verdict;
     const restarted = await restartExpired(table, input);

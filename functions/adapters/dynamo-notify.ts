@@ -13,7 +13,7 @@ import type {
   NotificationSettings,
 } from '../core/alerts';
 import { AdapterError } from '../core/errors';
-import type { Clock } from '../core/types';
+import { type Clock, DLQ_REASONS } from '../core/types';
 import { conditional, conditionHeld } from './dynamo-conditions';
 import {
   DELIVERY_PREFIX,
@@ -38,7 +38,6 @@ const OUTAGE_SK = 'OUTAGE';
 const LOG_PREFIX = 'LOG#';
 const DEAD_LETTER_PREFIX = 'DEADLETTER#';
 const PLATFORM = '~platform';
-const DLQ_REASONS = ['validation', 'undeliverable', 'held-expired'] as const;
 
 /** Pages of delivery items read to count an outage's messages; past this the counts are lower bounds. */
 const MAX_COUNT_PAGES = 20;

@@ -3,6 +3,7 @@ export * from './classify';
 export * from './fallback';
 export * from './headers';
 export * from './health';
+export * from './idempotency';
 export * from './message';
 export * from './oauth2';
 export * from './retry';

@@ -103,18 +103,22 @@ export interface ClaimMessageInput {
   leaseUntil: number;
   /** Epoch ms; a new claim's delivery sorts in the log by this time (its first attempt). */
   now: number;
+  /** The message's content hash (`contentHash`): kept by the claim, compared by every later claim. */
+  contentHash: string;
 }
 
 /**
  * `claimed`: this caller holds the lease. `firstClaim` false means an earlier attempt may have finished
  * the message (e.g. the SQS delete failed after sending): read `getDelivery(deliveryId)` and send nothing
  * when its status is final. `leased`: another invocation holds a live lease until `leaseUntil` (epoch ms).
- * `done`: marked done with `markMessageDone`.
+ * `done`: marked done with `markMessageDone`. `conflict`: the live claim of this key was taken for
+ * other content (a claim from before content hashes matches any content).
  */
 export type ClaimOutcome =
   | { outcome: 'claimed'; attempts: number; deliveryId: string; firstClaim: boolean }
   | { outcome: 'leased'; leaseUntil: number }
-  | { outcome: 'done'; deliveryId: string };
+  | { outcome: 'done'; deliveryId: string }
+  | { outcome: 'conflict' };
 
 export interface DeliveryPage {
   items: DeliveryRecord[];
@@ -124,7 +128,10 @@ export interface DeliveryPage {
 
 /** Idempotency claims, the delivery log and the rate limiter. */
 export interface MessageStore {
-  /** Takes the message's lease, unless another invocation holds it or the message is done. */
+  /**
+   * Takes the message's lease, unless another invocation holds it, the message is done, or the key was
+   * claimed for other content.
+   */
   claimMessage(input: ClaimMessageInput): Promise<ClaimOutcome>;
   /**
    * Releases the lease after a failed attempt. With `heldLeaseUntil`, only while the lease is still the

@@ -80,7 +80,12 @@ export const FINAL_STATUSES: readonly DeliveryStatus[] = [
 export function isFinalStatus(status: DeliveryStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }
-export type DlqReason = 'validation' | 'undeliverable' | 'held-expired';
+/**
+ * Why the dispatcher dead-lettered a message: `idempotency-conflict` is a message reusing an idempotency
+ * key with other content (docs/design.md §12).
+ */
+export const DLQ_REASONS = ['validation', 'undeliverable', 'held-expired', 'idempotency-conflict'] as const;
+export type DlqReason = (typeof DLQ_REASONS)[number];
 
 export interface SmtpSettings {
   host: string;

@@ -62,7 +62,8 @@ export const METRICS = {
     name: 'DeadLettered',
     unit: 'Count',
     dimensions: ['reason'],
-    description: 'A message the dispatcher sent to the DLQ; reason is validation|undeliverable|held-expired.',
+    description:
+      'A message the dispatcher sent to the DLQ; reason is validation|undeliverable|held-expired|idempotency-conflict.',
   },
   held: {
     name: 'Held',

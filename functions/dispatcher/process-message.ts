@@ -1,5 +1,6 @@
 import type { SQSRecord } from 'aws-lambda';
 import { isTenantPathOpen } from '../core/health';
+import { contentHash } from '../core/idempotency';
 import type { QueueMessage } from '../core/message';
 import type { DeliveryRecord } from '../core/ports';
 import { countedAttempts, holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
@@ -56,7 +57,14 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     key,
     leaseUntil: deadline,
     now: started,
+    contentHash: contentHash(message),
   });
+  if (claim.outcome === 'conflict') {
+    // Never retried: the key belongs to another message. Verbatim to the DLQ, reported done.
+    const detail = 'idempotencyKey already used for a message with other content; this one was not sent';
+    await deadLetter(deps, job, 'idempotency-conflict', detail, tenantId);
+    return;
+  }
   if (claim.outcome === 'done') {
     deps.logger.info('duplicate of a finished message: nothing sent', { tenantId, messageId: key });
     return;

@@ -17,6 +17,7 @@ async function seed(tenantId: string, messageId: string, atMs: number, over: Par
     key: messageId,
     leaseUntil: atMs + 30_000,
     now: atMs,
+    contentHash: `content of ${messageId}`,
   });
   if (claim.outcome !== 'claimed') throw new Error(`seed: ${messageId} already claimed`);
   await api.store.putDelivery(tenantId, {

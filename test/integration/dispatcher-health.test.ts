@@ -1,9 +1,10 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { TooManyRequestsException } from '@aws-sdk/client-sesv2';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Store } from '../../functions/core/ports';
 import { type HealthState, initialHealth } from '../../functions/core/types';
 import {
+  captureOutput,
   type DispatcherFixture,
   mail,
   sesTenant,
@@ -199,26 +200,13 @@ describe('dispatcher: the password stays secret', () => {
         ? new TooManyRequestsException({ message: 'Maximum sending rate exceeded.', $metadata: {} })
         : undefined,
     );
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    const lines: string[] = [];
-    const capture = (chunk: string | Uint8Array) => {
-      lines.push(chunk.toString());
-      return true;
-    };
-    const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
-    const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
-    try {
+    const { text: captured } = await captureOutput(async () => {
       const logger = new Logger({ serviceName: 'dispatcher-secret-test', logLevel: 'DEBUG' });
       const container = f.newContainer({ logger, maxAttempts: 1 });
       const records = await f.receive([mail('leaky'), mail('tight'), mail('doomed')]);
       await f.invoke(records, { handler: container });
-    } finally {
-      out.mockRestore();
-      err.mockRestore();
-      vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    }
+    });
 
-    const captured = lines.join('');
     // The run did log and emit: the SMTP failure, the dead letter, the Sent metrics.
     expect(captured).toContain('tenant smtp send failed');
     expect(captured).toContain('[redacted]');

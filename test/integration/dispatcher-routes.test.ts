@@ -1,6 +1,7 @@
 import { MessageRejected } from '@aws-sdk/client-sesv2';
-import { describe, expect, it, vi } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
+  captureOutput,
   type DispatcherFixture,
   mail,
   PLATFORM,
@@ -258,30 +259,16 @@ describe('dispatcher routes', () => {
   it('emits a Sent metric with the route dimension, and none for a message every recipient refused', async () => {
     const refusing = await f.smtp.start({ rcpt: { 'gone@example.test': '550 5.1.1 No such user' } });
     await f.smtpTenant('metricsrej', refusing.port);
-    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
-    const lines: string[] = [];
-    const write = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      lines.push(chunk.toString());
-      return true;
-    });
-    try {
+    const { emf } = await captureOutput(async () => {
       const container = f.newContainer();
       const records = await f.receive([mail('metricsco'), mail('metricsrej', { to: 'gone@example.test' })]);
       await f.invoke(records, { handler: container });
-    } finally {
-      write.mockRestore();
-      vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
-    }
+    });
 
-    const emf = lines
-      .flatMap((chunk) => chunk.split('\n'))
-      .filter((line) => line.includes('"_aws"'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const sent = emf.filter((m) => m.Sent !== undefined);
     expect(sent).toHaveLength(1);
     expect(sent[0]).toMatchObject({ route: 'platform', Sent: 1, service: 'dispatcher-test' });
-    type Emf = { _aws?: { CloudWatchMetrics: { Dimensions: string[][] }[] } };
-    const directive = (sent[0] as Emf | undefined)?._aws?.CloudWatchMetrics[0];
+    const directive = sent[0]?._aws?.CloudWatchMetrics[0];
     expect(directive?.Dimensions).toEqual([['service', 'route']]);
     expect(emf.some((m) => m.Fallback === 1 && m.reason === 'no-config')).toBe(true);
     expect((await f.deliveries('metricsrej'))[0]?.status).toBe('rejected');

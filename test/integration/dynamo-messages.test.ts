@@ -1,4 +1,4 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../functions/adapters/dynamo-cursor';
 import { deliveryIdOf, deliverySkFor, deliverySkOf } from '../../functions/adapters/dynamo-items';
@@ -56,6 +56,7 @@ function claimInput(tenantId: string, now: number, over: Partial<ClaimMessageInp
     key: 'msg-1',
     now,
     leaseUntil: now + 30_000,
+    contentHash: 'hash-of-msg-1',
     ...over,
   };
 }
@@ -135,6 +136,55 @@ describe('claimMessage', () => {
       deliveryId: deliveryIdOf(deliverySkFor(new Date(later).toISOString(), 'msg-1')),
       firstClaim: true,
     });
+  });
+
+  it('tells a key claimed for other content apart: conflict while live, done or leased alike', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    const other = { contentHash: 'hash-of-another-message' };
+    await store.claimMessage(claimInput(tenantId, T0));
+
+    // Act
+    const whileLeased = await store.claimMessage(claimInput(tenantId, T0 + 1_000, other));
+    const afterLease = await store.claimMessage(claimInput(tenantId, T0 + 40_000, other));
+    const same = await store.claimMessage(claimInput(tenantId, T0 + 40_001));
+    await store.markMessageDone(tenantId, 'msg-1');
+    const afterDone = await store.claimMessage(claimInput(tenantId, T0 + 80_000, other));
+    const expired = await store.claimMessage(claimInput(tenantId, T0 + 31 * DAY_MS, other));
+
+    // Assess
+    expect(whileLeased).toEqual({ outcome: 'conflict' });
+    expect(afterLease).toEqual({ outcome: 'conflict' });
+    expect(same).toMatchObject({ outcome: 'claimed', attempts: 2 });
+    expect(afterDone).toEqual({ outcome: 'conflict' });
+    expect(expired).toMatchObject({ outcome: 'claimed', attempts: 1, firstClaim: true });
+  });
+
+  it('lets any content take a claim written before content hashes, and keeps that content from then on', async () => {
+    // Prepare
+    const { store, tenantId } = setup();
+    await db.doc.send(
+      new PutCommand({
+        TableName: db.tableName,
+        Item: {
+          pk: `IDEMP#${tenantId}#msg-1`,
+          sk: 'CLAIM',
+          leaseUntil: 0,
+          attempts: 1,
+          deliverySk: deliverySkFor(new Date(T0).toISOString(), 'msg-1'),
+          expiresAt: T0 / 1000 + DAY_MS / 1000,
+        },
+      }),
+    );
+
+    // Act
+    const legacy = await store.claimMessage(claimInput(tenantId, T0 + 1_000));
+    await store.releaseMessage(tenantId, 'msg-1');
+    const other = await store.claimMessage(claimInput(tenantId, T0 + 2_000, { contentHash: 'x' }));
+
+    // Assess
+    expect(legacy).toMatchObject({ outcome: 'claimed', attempts: 2 });
+    expect(other).toEqual({ outcome: 'conflict' });
   });
 
   it('scopes keys per tenant', async () => {

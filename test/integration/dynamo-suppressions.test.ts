@@ -122,6 +122,7 @@ describe('the delivery timeline', () => {
       key: 'msg-1',
       now: T0,
       leaseUntil: T0 + 30_000,
+      contentHash: 'hash-of-msg-1',
     });
     if (claim.outcome !== 'claimed') throw new Error('not claimed');
     await s.messages.putDelivery(s.tenantId, {

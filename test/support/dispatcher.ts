@@ -338,6 +338,39 @@ export function toSqsRecord(m: Message): SQSRecord {
   };
 }
 
+/**
+ * Runs `run` with Powertools metrics on and stdout/stderr captured (logs and EMF lines), then restores
+ * both. Build the container inside `run`: metrics are read from the environment when it is built.
+ */
+export async function captureOutput(run: () => Promise<void>): Promise<{ text: string; emf: Emf[] }> {
+  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  const lines: string[] = [];
+  const capture = (chunk: string | Uint8Array) => {
+    lines.push(chunk.toString());
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture);
+  try {
+    await run();
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  }
+  const text = lines.join('');
+  const emf = text
+    .split('\n')
+    .filter((line) => line.includes('"_aws"'))
+    .map((line) => JSON.parse(line) as Emf);
+  return { text, emf };
+}
+
+/** One EMF line: metric values and dimension values by name, and the directive. */
+export type Emf = Record<string, unknown> & {
+  _aws?: { CloudWatchMetrics: { Dimensions: string[][] }[] };
+};
+
 /** A valid queue message for a tenant. */
 export function mail(tenantId: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
