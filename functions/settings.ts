@@ -82,3 +82,31 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     platformWebhookSecretArn: s.PLATFORM_WEBHOOK_SECRET_ARN,
   };
 }
+
+/** The delivery events function's settings (docs/design.md §19): its table and its own DLQ. */
+export interface EventsSettings {
+  tableName: string;
+  eventsDlqUrl: string;
+  /** Receives of an event whose delivery is not recorded before it is dead-lettered (default 5). */
+  eventMaxReceives: number;
+}
+
+const eventsSchema = z.object({
+  TABLE_NAME: z.string().min(1),
+  EVENTS_DLQ_URL: z.string().min(1),
+  EVENT_MAX_RECEIVES: z.coerce.number().int().min(1).max(50).default(5),
+});
+
+/** Parses the events function's settings; throws naming each bad key. */
+export function loadEventsSettings(env: Record<string, string | undefined> = process.env): EventsSettings {
+  const parsed = eventsSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new SettingsError(`invalid settings: ${problems}`);
+  }
+  return {
+    tableName: parsed.data.TABLE_NAME,
+    eventsDlqUrl: parsed.data.EVENTS_DLQ_URL,
+    eventMaxReceives: parsed.data.EVENT_MAX_RECEIVES,
+  };
+}

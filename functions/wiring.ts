@@ -54,7 +54,7 @@ export function storeFrom(settings: Settings, clock: Clock): Store {
 }
 
 /** The per-tenant suppression list and the delivery timeline, in the same table (docs/design.md §19). */
-export function suppressionsFrom(settings: Settings, clock: Clock): SuppressionStore {
+export function suppressionsFrom(settings: Pick<Settings, 'tableName'>, clock: Clock): SuppressionStore {
   return createSuppressionStore({ doc: documentClient(), tableName: settings.tableName, clock });
 }
 
@@ -141,5 +141,15 @@ export function alertEmitterFrom(
     store: createNotifyStore({ doc: documentClient(), tableName: settings.tableName, clock: options.clock }),
     clock: options.clock,
     logger: options.logger,
+  });
+}
+
+/** The delivery events DLQ (docs/design.md §19): only its SendMessage is used. */
+export function eventsDlqFrom(dlqUrl: string): Pick<MailQueue, 'sendToDlq'> {
+  // The local SQS's queue URLs carry a host that does not resolve; the endpoint comes from settings.
+  return createQueueAdapter({
+    sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
+    queueUrl: dlqUrl,
+    dlqUrl,
   });
 }

@@ -1,3 +1,4 @@
+import type { EventDlqReason } from './ses-events';
 import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSecurity } from './types';
 
 export type * from './store-port';
@@ -164,7 +165,8 @@ export interface SesSender {
 export interface DlqEntry {
   /** The original message body, sent verbatim. */
   body: string;
-  reason: DlqReason;
+  /** The mail DLQ's reasons (§9), or the delivery events DLQ's (§19). */
+  reason: DlqReason | EventDlqReason;
   /** The field and rule, or the last failure; truncated by the adapter to what the queue takes. */
   detail: string;
   tenantId?: string;

@@ -80,10 +80,16 @@ const sesEvent = z.discriminatedUnion('eventType', [
 
 export type SesEvent = z.infer<typeof sesEvent>;
 
+/**
+ * Why a record went to the events DLQ: not SES's shape, a type we do not take, no delivery tags, or a
+ * delivery that was never recorded (after the events function's retries).
+ */
+export type EventDlqReason = 'malformed' | 'unknown-event' | 'untagged' | 'delivery-not-found';
+
 /** A parsed record, or why it is not one we can use (the events DLQ's reason and detail). */
 export type SesEventParse =
   | { ok: true; event: SesEvent; ref: DeliveryRef; id: string }
-  | { ok: false; reason: 'malformed' | 'unknown-event' | 'untagged'; detail: string };
+  | { ok: false; reason: Exclude<EventDlqReason, 'delivery-not-found'>; detail: string };
 
 /**
  * Parses one record body. `malformed`: not JSON or not SES's shape; `unknown-event`: an event type we do
