@@ -31,6 +31,11 @@ const schema = z.object({
   ALERTS_QUEUE_URL: optionalText,
   PLATFORM_WEBHOOK_URL: optionalText,
   PLATFORM_WEBHOOK_SECRET_ARN: optionalText,
+  SES_PLATFORM_IDENTITY: optionalText,
+  SES_ARN_PREFIX: z
+    .string()
+    .regex(/^arn:[a-z-]+:ses:[a-z0-9-]+:\d{12}:$/, 'must be arn:<partition>:ses:<region>:<account>:')
+    .optional(),
 });
 
 export interface Settings {
@@ -49,6 +54,10 @@ export interface Settings {
   /** The platform operators' webhook for every tenant's alerts, and its secret's Secrets Manager ARN. */
   platformWebhookUrl: string | undefined;
   platformWebhookSecretArn: string | undefined;
+  /** `arn:<partition>:ses:<region>:<account>:` of the SES account; the domain routes are off without it. */
+  sesArnPrefix: string | undefined;
+  /** The platform's SES identity (domain or address; default the domain of PLATFORM_FROM_ADDRESS). */
+  sesPlatformIdentity: string;
 }
 
 export class SettingsError extends Error {
@@ -80,6 +89,8 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     alertsQueueUrl: s.ALERTS_QUEUE_URL,
     platformWebhookUrl: s.PLATFORM_WEBHOOK_URL,
     platformWebhookSecretArn: s.PLATFORM_WEBHOOK_SECRET_ARN,
+    sesArnPrefix: s.SES_ARN_PREFIX,
+    sesPlatformIdentity: s.SES_PLATFORM_IDENTITY ?? s.PLATFORM_FROM_ADDRESS.split('@').at(-1) ?? '',
   };
 }
 

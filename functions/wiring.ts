@@ -5,6 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AlertEmitterOptions, createAlertEmitter } from './adapters/alert-emitter';
 import { type AlertAdapters, createAlertAdapters } from './adapters/alert-wiring';
+import { createDomainStore, type DomainStore } from './adapters/dynamo-domains';
 import { createNotifyStore } from './adapters/dynamo-notify';
 import { createDynamoStore } from './adapters/dynamo-store';
 import { createSuppressionStore } from './adapters/dynamo-suppressions';
@@ -13,6 +14,7 @@ import { createKmsCredentials } from './adapters/kms-credentials';
 import { buildMime } from './adapters/mime';
 import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
 import { createQueueAdapter } from './adapters/queue';
+import { createSesDomains, type SesDomains } from './adapters/ses-domains';
 import { createSesSender } from './adapters/ses-sender';
 import {
   createTenantSmtpSender,
@@ -152,4 +154,26 @@ export function eventsDlqFrom(dlqUrl: string): Pick<MailQueue, 'sendToDlq'> {
     queueUrl: dlqUrl,
     dlqUrl,
   });
+}
+
+/**
+ * The domain routes' adapters (claims in the table, SES identities and tenants), or undefined when the
+ * stack names no SES account (SES_ARN_PREFIX): the routes then answer 404.
+ */
+export function domainAdaptersFrom(
+  settings: Settings,
+): { store: DomainStore; ses: SesDomains; platformDomain: string; region: string } | undefined {
+  const arnPrefix = settings.sesArnPrefix;
+  if (arnPrefix === undefined) return undefined;
+  return {
+    store: createDomainStore({ doc: documentClient(), tableName: settings.tableName }),
+    ses: createSesDomains({
+      ses: new SESv2Client({}),
+      arnPrefix,
+      platformIdentity: settings.sesPlatformIdentity,
+      ...(settings.sesConfigurationSet !== undefined && { configurationSet: settings.sesConfigurationSet }),
+    }),
+    platformDomain: settings.platformFromAddress.split('@').at(-1) ?? settings.platformFromAddress,
+    region: arnPrefix.split(':')[3] ?? '',
+  };
 }

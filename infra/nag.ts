@@ -59,6 +59,22 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
       'Domain tier: the dispatcher sends as each tenant domain verified in SES after deploy, so the ' +
       'identities cannot be listed here. Scoped to this account and region; SES refuses unverified identities.',
   });
+  list.push(
+    {
+      scope: stack.configFunction.role ?? stack.configFunction,
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+      reason:
+        'Domain routes: the config API creates, reads and deletes the SES identity of each domain a tenant ' +
+        'claims at run time, so the names cannot be listed here. Scoped to this account and region.',
+    },
+    {
+      scope: stack.configFunction.role ?? stack.configFunction,
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:tenant/tm-*]',
+      reason:
+        'SES tenants are created per tenant-mailer tenant at run time (tm-<tenantId>, ARN tenant/<name>/<id>); ' +
+        'the grant is limited to that prefix in this account and region.',
+    },
+  );
   for (const route of stack.api.publicRoutes) {
     list.push({
       scope: route,

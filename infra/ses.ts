@@ -69,6 +69,34 @@ export class PlatformMail extends Construct {
    * and the tenants' domain identities (domain tier), which are verified in the account after deploy
    * and cannot be listed here; SES itself refuses any identity that is not verified.
    */
+  /**
+   * Lets `grantee` (the config API) manage tenants' domain identities and SES tenants (docs/design.md
+   * "Domains"): identities anywhere in the account (a tenant's domain is not known at deploy time), SES
+   * tenants named tm-*, and associating the identities and the configuration set with them.
+   */
+  grantManageDomains(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    const identities = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
+    // SES tenants are named tm-<tenantId> (their ARN: tenant/<name>/<id>).
+    const tenants = stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: [
+        'ses:CreateEmailIdentity',
+        'ses:GetEmailIdentity',
+        'ses:DeleteEmailIdentity',
+        'ses:PutEmailIdentityMailFromAttributes',
+      ],
+      resourceArns: [identities],
+    });
+    iam.Grant.addToPrincipal({ grantee, actions: ['ses:CreateTenant'], resourceArns: [tenants] });
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:CreateTenantResourceAssociation'],
+      resourceArns: [tenants, identities, this.configurationSetArn],
+    });
+  }
+
   grantSend(grantee: iam.IGrantable): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,

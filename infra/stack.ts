@@ -112,12 +112,18 @@ export class TenantMailerStack extends Stack {
       description: 'tenant-mailer config API',
       timeout: CONFIG_API_TIMEOUT,
       memorySize: 512,
-      environment: settingsEnvironment(config, settings, SERVICE_NAMES.configApi),
+      environment: {
+        ...settingsEnvironment(config, settings, SERVICE_NAMES.configApi),
+        // The domain routes (docs/design.md "Domains") manage identities and SES tenants in this account.
+        SES_ARN_PREFIX: `arn:${this.partition}:ses:${this.region}:${this.account}:`,
+        SES_PLATFORM_IDENTITY: config.platformIdentity,
+      },
       network: this.egress?.network,
     });
     this.data.table.grant(this.configFunction, ...CONFIG_API_TABLE_ACTIONS);
     // Encrypt on PUT; Decrypt only for the test endpoint's stored password.
     this.data.grantPasswordKey(this.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
+    this.mail.grantManageDomains(this.configFunction);
 
     this.api = new ConfigApi(this, 'ConfigApi', {
       handler: this.configFunction,

@@ -5,6 +5,7 @@ import type {
 } from 'aws-lambda';
 import { authorizeTenant, callerOf } from './authz';
 import type { ConfigApiDeps, RouteContext } from './deps';
+import { deleteDomainRoute, getDomainRoute, listDomainsRoute, putDomainRoute } from './domain-routes';
 import { errorResponseOf, NotFoundError, RateLimitedError } from './errors';
 import { json } from './http';
 import {
@@ -41,6 +42,10 @@ const HANDLERS: Record<string, RouteHandler> = {
   'DELETE /tenants/{tenantId}/notifications': deleteNotificationsRoute,
   'POST /tenants/{tenantId}/notifications/test': testNotificationsRoute,
   'GET /tenants/{tenantId}/notifications/log': notificationLogRoute,
+  'PUT /tenants/{tenantId}/domains/{domain}': putDomainRoute,
+  'GET /tenants/{tenantId}/domains/{domain}': getDomainRoute,
+  'DELETE /tenants/{tenantId}/domains/{domain}': deleteDomainRoute,
+  'GET /tenants/{tenantId}/domains': listDomainsRoute,
 };
 
 const KNOWN_KEYS = new Set(ROUTES.map(routeKey));

@@ -1,8 +1,10 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import type { AlertDelivery } from '../adapters/alert-delivery';
+import type { DomainStore } from '../adapters/dynamo-domains';
 import type { NotifyStore } from '../adapters/dynamo-notify';
 import type { SecretCipher } from '../adapters/kms-secrets';
+import type { SesDomains } from '../adapters/ses-domains';
 import type { WebhookPoster } from '../adapters/webhook';
 import type { HostGuard, MimeBuilder, PasswordCipher, Store } from '../core/ports';
 import type { Clock } from '../core/types';
@@ -17,6 +19,18 @@ export interface AlertsApiDeps {
   delivery: AlertDelivery;
   /** Alert tests per tenant (default 5 per 60 s). */
   testLimit?: { limit: number; windowSeconds: number };
+}
+
+/** What the domain routes use (issue 15); without it those routes answer 404. */
+export interface DomainsApiDeps {
+  store: DomainStore;
+  ses: SesDomains;
+  /** The platform's own domain, which no tenant may claim. */
+  platformDomain: string;
+  /** The SES region, for the MAIL FROM MX record (`feedback-smtp.<region>.amazonses.com`). */
+  region: string;
+  /** How long a pending claim holds its name (default 72 h). */
+  pendingHoldMs?: number;
 }
 
 /** The store operations the config API uses. */
@@ -58,6 +72,7 @@ export interface ConfigApiDeps {
   /** `sendTo` rate limit per tenant (default 5 per 60 s). */
   sendToLimit?: { limit: number; windowSeconds: number };
   alerts?: AlertsApiDeps;
+  domains?: DomainsApiDeps;
 }
 
 /** What a route handler gets: the request, its tenant, and the deps. */

@@ -14,6 +14,7 @@ export const ERROR_CODES = [
   'dns-failure',
   'password-required',
   'domain-taken',
+  'domain-pending',
   'rate-limited',
   'internal',
 ] as const;

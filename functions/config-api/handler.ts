@@ -2,7 +2,15 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
 import { systemClock } from '../core/types';
 import { loadSettings } from '../settings';
-import { alertAdaptersFrom, cipherFrom, guardFrom, mime, storeFrom, tenantSmtpFrom } from '../wiring';
+import {
+  alertAdaptersFrom,
+  cipherFrom,
+  domainAdaptersFrom,
+  guardFrom,
+  mime,
+  storeFrom,
+  tenantSmtpFrom,
+} from '../wiring';
 import { type ConfigApiHandler, createConfigApi } from './app';
 
 let api: ConfigApiHandler | undefined;
@@ -16,9 +24,12 @@ function buildApi(): ConfigApiHandler {
   const guard = guardFrom(settings);
   const cipher = cipherFrom(settings, clock);
   const alerts = alertAdaptersFrom(settings, clock);
+  const domains = domainAdaptersFrom(settings);
   return createConfigApi({
     // Tenant alert routes (docs/design.md §18); deployed together with the alerts queue.
     ...(alerts && { alerts }),
+    // Domain routes (docs/design.md §20); on when the stack names its SES account (SES_ARN_PREFIX).
+    ...(domains && { domains }),
     store: storeFrom(settings, clock),
     cipher,
     guard,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { DOMAIN_OPERATIONS } from './domain-openapi';
+import { domainListSchema, domainViewSchema } from './domain-schemas';
 import { NOTIFICATION_OPERATIONS } from './notification-openapi';
 import {
   notificationLogPageSchema,
@@ -44,6 +46,8 @@ export const RESPONSE_SCHEMAS = {
   NotificationsView: notificationsViewSchema,
   NotificationTestResult: notificationTestResultSchema,
   NotificationLogPage: notificationLogPageSchema,
+  DomainView: domainViewSchema,
+  DomainList: domainListSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSE_SCHEMAS;
@@ -68,6 +72,8 @@ const COMMON_ERRORS = {
 export interface Operation {
   summary: string;
   ok: { status: string; description: string; body?: ResponseName };
+  /** A second success answer (PUT of a domain: 201 started, 200 already there). */
+  alsoOk?: { status: string; description: string; body?: ResponseName };
   request?: keyof typeof REQUEST_SCHEMAS;
   /** The request body may be left out (the test endpoint then tests the stored config). */
   optionalBody?: boolean;
@@ -132,6 +138,7 @@ const OPERATIONS: Record<string, Operation> = {
     ok: { status: '200', description: 'The delivery.', body: 'DeliveryDetail' },
   },
   ...NOTIFICATION_OPERATIONS,
+  ...DOMAIN_OPERATIONS,
 };
 
 const PARAMETERS = {
@@ -143,6 +150,13 @@ const PARAMETERS = {
     description: 'An id not matching the pattern answers 404 `not-found`.',
   },
   messageId: { name: 'messageId', in: 'path', required: true, schema: { type: 'string', maxLength: 128 } },
+  domain: {
+    name: 'domain',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', maxLength: 253 },
+    description: 'A domain name (IDN allowed; stored lower case, as punycode).',
+  },
   limit: {
     name: 'limit',
     in: 'query',
@@ -171,9 +185,16 @@ function operationOf(key: string, op: Operation): JsonObject {
   const path = key.slice(key.indexOf(' ') + 1);
   const parameters: JsonObject[] = [PARAMETERS.tenantId];
   if (path.includes('{messageId}')) parameters.push(PARAMETERS.messageId);
+  if (path.includes('{domain}')) parameters.push(PARAMETERS.domain);
   if (op.query) parameters.push(PARAMETERS.limit, PARAMETERS.cursor);
   const responses: JsonObject = {
     [op.ok.status]: { description: op.ok.description, ...(op.ok.body ? jsonContent(ref(op.ok.body)) : {}) },
+    ...(op.alsoOk && {
+      [op.alsoOk.status]: {
+        description: op.alsoOk.description,
+        ...(op.alsoOk.body ? jsonContent(ref(op.alsoOk.body)) : {}),
+      },
+    }),
     ...COMMON_ERRORS,
   };
   for (const [status, description] of Object.entries(op.errors ?? {})) {

@@ -22,6 +22,10 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'DELETE', path: '/tenants/{tenantId}/notifications' },
   { method: 'POST', path: '/tenants/{tenantId}/notifications/test' },
   { method: 'GET', path: '/tenants/{tenantId}/notifications/log' },
+  { method: 'PUT', path: '/tenants/{tenantId}/domains/{domain}' },
+  { method: 'GET', path: '/tenants/{tenantId}/domains/{domain}' },
+  { method: 'DELETE', path: '/tenants/{tenantId}/domains/{domain}' },
+  { method: 'GET', path: '/tenants/{tenantId}/domains' },
   { method: 'GET', path: '/openapi.json', public: true },
 ];
 

@@ -43,7 +43,9 @@ export interface SesStandIn {
   close(): Promise<void>;
 }
 
-const ACCOUNT = '000000000000';
+/** The account id in every ARN the stand-in makes. */
+export const SES_STAND_IN_ACCOUNT = '000000000000';
+const ACCOUNT = SES_STAND_IN_ACCOUNT;
 /** The address of a From such as `"Name" <a@b.example>` or `a@b.example`. */
 function bareAddress(from: string): string {
   return (/<([^<>]+)>\s*$/.exec(from)?.[1] ?? from).trim();

@@ -17,7 +17,7 @@ import {
   startMailbox,
   startSesLocal,
 } from './services';
-import { startSesStandIn } from './ses-stand-in';
+import { SES_STAND_IN_ACCOUNT, startSesStandIn } from './ses-stand-in';
 import { createTable } from './table';
 import { startWebhookReceiver } from './webhook-receiver';
 
@@ -175,6 +175,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       PLATFORM_FROM_ADDRESS: PLATFORM_FROM,
       PLATFORM_NAME: PLATFORM_NAME,
       SES_CONFIGURATION_SET,
+      // The stand-in's account: the config API's domain routes are on (AWS: the CDK stack's account).
+      SES_ARN_PREFIX: `arn:aws:ses:${REGION}:${SES_STAND_IN_ACCOUNT}:`,
       MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       TENANT_SMTP_ALLOW_PRIVATE: env.TENANT_SMTP_ALLOW_PRIVATE ?? '1',
       POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',

@@ -153,9 +153,17 @@ describe('config API', () => {
     expect(timeout).toBeLessThan(30);
   });
 
-  it('grants the config function no queue and no SES access', () => {
+  it('grants the config function no queue access and, of SES, no sending: the domain routes’ management only', () => {
     const actions = statementsOfRole(s.json, r.roleOf(s.stack.configFunction)).flatMap(actionsOf);
-    expect(actions.filter((a) => a.startsWith('sqs:') || a.startsWith('ses:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+    expect(actions.filter((a) => a.startsWith('ses:')).sort()).toEqual([
+      'ses:CreateEmailIdentity',
+      'ses:CreateTenant',
+      'ses:CreateTenantResourceAssociation',
+      'ses:DeleteEmailIdentity',
+      'ses:GetEmailIdentity',
+      'ses:PutEmailIdentityMailFromAttributes',
+    ]);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],

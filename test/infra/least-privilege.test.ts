@@ -123,8 +123,13 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
       domain: { name: 'lp-domain.example', fromAddress: 'mail@lp-domain.example' },
     }),
     await api('DELETE', '/tenants/lp-domain/sender'),
+    // Domain routes: the SES tenant, its associations, the identity and its MAIL FROM, a refresh, delete.
+    await api('PUT', '/tenants/lp-domain/domains/lp-domain.example'),
+    await api('GET', '/tenants/lp-domain/domains/lp-domain.example'),
+    await api('GET', '/tenants/lp-domain/domains'),
+    await api('DELETE', '/tenants/lp-domain/domains/lp-domain.example'),
   ];
-  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 204]);
+  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 204, 201, 200, 200, 204]);
 
   const sqs = new SQSClient({
     endpoint: info.endpoints.sqs,

@@ -26,6 +26,7 @@ export function stackResources(s: Synthesized): StackResources {
     [arn(stack.mailQueue.deadLetterQueue.queueArn), 'deadLetterQueue'],
     [arn(stack.mail.configurationSetArn), 'sesConfigurationSet'],
     [arn(stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })), 'sesIdentity'],
+    [arn(stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' })), 'sesTenant'],
   ]);
   // Each function's log group, as `logGroup:<construct id>`.
   const named = new Map<string, string>(kinds);

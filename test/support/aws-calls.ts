@@ -32,6 +32,8 @@ export interface AwsCall {
   /** SES v2: the sender address and the configuration set of the request. */
   fromAddress?: string;
   configurationSet?: string;
+  /** SES v2 CreateTenantResourceAssociation: the resource it associates. */
+  resourceArn?: string;
 }
 
 export interface AwsCallRecorder {
@@ -111,5 +113,6 @@ function describeCall(fn: string, context: MiddlewareContext, input: Record<stri
   }
   if (typeof input.FromEmailAddress === 'string') call.fromAddress = input.FromEmailAddress;
   if (typeof input.ConfigurationSetName === 'string') call.configurationSet = input.ConfigurationSetName;
+  if (typeof input.ResourceArn === 'string') call.resourceArn = input.ResourceArn;
   return call;
 }

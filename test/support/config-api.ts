@@ -16,6 +16,7 @@ import type { Clock } from '../../functions/core/types';
 import { type LocalApiGateway, startLocalApiGateway } from '../../infra/local/api-gateway';
 import { createLocalIssuer, type LocalIssuer } from '../../infra/local/jwt';
 import { type AlertsFixture, startAlertsDeps } from './alerts';
+import { type DomainsFixture, startDomainsDeps } from './domains';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
 import { TEST_CA, TEST_HOST } from './smtp';
@@ -83,6 +84,8 @@ export interface ConfigApiFixtureOptions {
   testBudgetMs?: number;
   /** Wire the tenant alert routes (starts a local SES for their test emails). */
   alerts?: boolean;
+  /** Wire the domain routes (starts the SES v2 stand-in in front of a local SES). */
+  domains?: boolean;
 }
 
 export interface ApiResponse {
@@ -109,6 +112,8 @@ export interface ConfigApiFixture {
   smtp: TenantSmtpSender;
   /** Present with `alerts: true`. */
   alerts?: AlertsFixture;
+  /** Present with `domains: true`. */
+  domains?: DomainsFixture;
   clock: Clock & { set(ms: number): void };
   /** Every response body text and every stdout/stderr write (Powertools Logger output) so far. */
   responses: string[];
@@ -167,8 +172,10 @@ export async function startConfigApiFixture(
   const alerts = options.alerts
     ? await startAlertsDeps({ dynamo, kms, clock, allowPrivate, hosts: { ...TEST_HOSTS, ...options.hosts } })
     : undefined;
+  const domains = options.domains ? await startDomainsDeps(dynamo) : undefined;
   const api = createConfigApi({
     ...(alerts && { alerts: alerts.deps }),
+    ...(domains && { domains: domains.deps }),
     store,
     cipher,
     guard,
@@ -224,6 +231,7 @@ export async function startConfigApiFixture(
     cipher,
     smtp,
     ...(alerts && { alerts }),
+    ...(domains && { domains }),
     clock,
     responses,
     logs,
@@ -236,6 +244,7 @@ export async function startConfigApiFixture(
       smtp.close();
       await gateway.close();
       await alerts?.close();
+      await domains?.close();
       await Promise.all([dynamo.close(), kms.close()]);
       stdout.mockRestore();
       stderr.mockRestore();

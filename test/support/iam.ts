@@ -11,7 +11,8 @@ export type ResourceKind =
   | 'queue'
   | 'deadLetterQueue'
   | 'sesIdentity'
-  | 'sesConfigurationSet';
+  | 'sesConfigurationSet'
+  | 'sesTenant';
 
 /** One permission a call needs: an action on a resource, with the condition keys IAM evaluates. */
 export interface Permission {
@@ -55,6 +56,12 @@ export function permissionsOf(call: AwsCall, targetOf: TargetOf): Permission[] {
  * the sending identity and on the configuration set named in the request.
  */
 function sesPermissions(call: AwsCall): Permission[] {
+  const managed = SES_MANAGEMENT[call.operation];
+  if (managed !== undefined) {
+    const resources = [...managed];
+    if (call.resourceArn !== undefined) resources.push(sesKindOf(call.resourceArn));
+    return resources.map((resource) => ({ action: `ses:${call.operation}`, resource, conditionKeys: {} }));
+  }
   if (call.operation !== 'SendEmail') throw new Error(`sesv2:${call.operation}: no IAM mapping yet`);
   const actions = call.sesContent === 'Raw' ? ['ses:SendEmail', 'ses:SendRawEmail'] : ['ses:SendEmail'];
   const conditionKeys: Record<string, string> = { 'ses:ApiVersion': '2' };
@@ -62,6 +69,23 @@ function sesPermissions(call: AwsCall): Permission[] {
   const resources: ResourceKind[] = ['sesIdentity'];
   if (call.configurationSet !== undefined) resources.push('sesConfigurationSet');
   return actions.flatMap((action) => resources.map((resource) => ({ action, resource, conditionKeys })));
+}
+
+// SES v2 identity and tenant management: the IAM action is the operation's name, on these resources
+// (CreateTenantResourceAssociation also on the associated resource, from its ResourceArn).
+const SES_MANAGEMENT: Record<string, ResourceKind[]> = {
+  CreateEmailIdentity: ['sesIdentity'],
+  GetEmailIdentity: ['sesIdentity'],
+  DeleteEmailIdentity: ['sesIdentity'],
+  PutEmailIdentityMailFromAttributes: ['sesIdentity'],
+  CreateTenant: ['sesTenant'],
+  CreateTenantResourceAssociation: ['sesTenant'],
+};
+
+function sesKindOf(arn: string): ResourceKind {
+  if (arn.includes(':identity/')) return 'sesIdentity';
+  if (arn.includes(':configuration-set/')) return 'sesConfigurationSet';
+  throw new Error(`${arn}: no resource kind for this SES ARN`);
 }
 
 function kmsConditionKeys(call: AwsCall): Record<string, string | string[]> {
