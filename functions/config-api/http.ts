@@ -3,6 +3,9 @@ import type { z } from 'zod';
 import { FORBIDDEN_CONTROLS, FORBIDDEN_CONTROLS_TEXT } from '../core/message';
 import { BadRequestError, UnprocessableError } from './errors';
 
+/** The `field` of an error about the body as a whole (not JSON, too large, not an object), as in the DLQ. */
+export const BODY_FIELD = '(body)';
+
 /** Bodies above this are refused before parsing (a sender config is well under 4 KiB). */
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -29,20 +32,23 @@ export function parseJsonBody(body: string | undefined, isBase64Encoded: boolean
   if (body === undefined || body === '') return undefined;
   const text = isBase64Encoded ? Buffer.from(body, 'base64').toString('utf8') : body;
   if (Buffer.byteLength(text, 'utf8') > MAX_BODY_BYTES)
-    throw new BadRequestError('request body is too large');
+    throw new BadRequestError('request body is too large', BODY_FIELD);
   if (text.trim() === '') return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(text) as unknown;
   } catch {
     // Never echo the body or the parser's excerpt of it: it may hold a password.
-    throw new BadRequestError('request body is not valid JSON');
+    throw new BadRequestError('request body is not valid JSON', BODY_FIELD);
   }
   // Whatever the route and its schema (docs/design.md §15 Config API).
   const controlAt = controlCharacterAt(parsed);
   if (controlAt !== undefined) {
-    const field = controlAt === '' ? undefined : controlAt;
-    throw new UnprocessableError('validation', FORBIDDEN_CONTROLS_TEXT, field);
+    throw new UnprocessableError(
+      'validation',
+      FORBIDDEN_CONTROLS_TEXT,
+      controlAt === '' ? BODY_FIELD : controlAt,
+    );
   }
   return parsed;
 }
@@ -74,7 +80,7 @@ export function parseWith<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  if (!issue) throw new UnprocessableError('validation', 'invalid request body');
+  if (!issue) throw new UnprocessableError('validation', 'invalid request body', BODY_FIELD);
   const field = fieldOf(issue);
-  throw new UnprocessableError('validation', issue.message, field === '' ? undefined : field);
+  throw new UnprocessableError('validation', issue.message, field === '' ? BODY_FIELD : field);
 }

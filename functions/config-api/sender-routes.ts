@@ -4,7 +4,7 @@ import type { SenderConfig } from '../core/types';
 import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors';
-import { json, noContent, parseJsonBody, parseWith } from './http';
+import { BODY_FIELD, json, noContent, parseJsonBody, parseWith } from './http';
 import { type PutSenderBody, putSenderBodySchema } from './schemas';
 import { checkDomainAddress, checkSecurity, domainOf, guardHost, storedCiphertextFor } from './sender-rules';
 import { senderView } from './views';
@@ -24,7 +24,7 @@ export async function getSenderRoute({
 export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
   const { event, tenantId, deps } = ctx;
   const raw = parseJsonBody(event.body, event.isBase64Encoded);
-  if (raw === undefined) throw new BadRequestError('a JSON request body is required');
+  if (raw === undefined) throw new BadRequestError('a JSON request body is required', BODY_FIELD);
   const body = parseWith(putSenderBodySchema, raw);
   if (body.mode === 'smtp') {
     checkSecurity(body.smtp.security, deps.allowPrivateSmtp);

@@ -30,9 +30,9 @@ afterAll(async () => {
 
 describe('config API: bad input', () => {
   it.each([
-    ['malformed JSON', `{"mode":"smtp","smtp":{"password":"${PW1}"`, 400, 'bad-request', undefined],
-    ['no body', '', 400, 'bad-request', undefined],
-    ['a JSON string', '"platform"', 422, 'validation', undefined],
+    ['malformed JSON', `{"mode":"smtp","smtp":{"password":"${PW1}"`, 400, 'bad-request', '(body)'],
+    ['no body', '', 400, 'bad-request', '(body)'],
+    ['a JSON string', '"platform"', 422, 'validation', '(body)'],
     ['an unknown mode', '{"mode":"ses"}', 422, 'validation', 'mode'],
     ['fallback outside smtp mode', '{"mode":"platform","fallback":"hold"}', 422, 'validation', 'fallback'],
     ['an unknown key', JSON.stringify(smtpBody({ password: PW1, tls: true })), 422, 'validation', 'smtp.tls'],

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nearValidSender } from '../support/api-bodies';
 import { type ConfigApiFixture, smtpConfigBody, startConfigApiFixture } from '../support/config-api';
 
 // Bad input never yields a 500: random JSON, random text and near-valid bodies through the real gateway.
@@ -21,49 +22,6 @@ afterAll(async () => {
 });
 
 const OK = new Set([200, 204, 400, 404, 422, 429]);
-
-/** Near-valid bodies: each member valid, missing, or replaced by something close to valid. */
-const nearValid = fc.record(
-  {
-    mode: fc.constantFrom('smtp', 'domain', 'platform', 'SMTP', '', 7),
-    fallback: fc.constantFrom('platform', 'hold', 'never', null),
-    sendTo: fc.constantFrom('ops@acme.example', 'ops', ''),
-    smtp: fc.record(
-      {
-        host: fc.oneof(
-          fc.constantFrom('smtp.acme.example', 'smtp2.acme.example', '127.0.0.1', '::1', 'nope.example', ''),
-          fc.string({ maxLength: 300 }),
-        ),
-        port: fc.oneof(
-          fc.constantFrom(25, 465, 587, 2525, 0, -1, 65536),
-          fc.integer(),
-          fc.double(),
-          fc.string(),
-        ),
-        security: fc.constantFrom('tls', 'starttls', 'none', 'ssl', 1),
-        username: fc.oneof(fc.constantFrom('notifications@acme.example', ''), fc.string({ maxLength: 300 })),
-        password: fc.oneof(fc.constant(PASSWORD), fc.string({ maxLength: 50 })),
-        fromAddress: fc.oneof(
-          fc.constantFrom('n@acme.example', 'x@other.example'),
-          fc.emailAddress(),
-          fc.string(),
-        ),
-        fromName: fc.oneof(fc.string({ maxLength: 40 }), fc.constant('A\r\nB')),
-        extra: fc.anything(),
-      },
-      { requiredKeys: [] },
-    ),
-    domain: fc.record(
-      {
-        name: fc.oneof(fc.constantFrom('acme.example', 'acme', 'ACME.EXAMPLE'), fc.domain(), fc.string()),
-        fromAddress: fc.oneof(fc.constantFrom('a@acme.example', 'a@b.example'), fc.string()),
-        fromName: fc.string({ maxLength: 20 }),
-      },
-      { requiredKeys: [] },
-    ),
-  },
-  { requiredKeys: [] },
-);
 
 async function statusOf(method: string, path: string, options: { body?: unknown; raw?: string }) {
   const res = await api.call(method, path, { token, ...options });
@@ -106,7 +64,7 @@ describe('config API: bad input never gives a 500', () => {
 
   it('for near-valid configs on PUT and on the test endpoint', async () => {
     await fc.assert(
-      fc.asyncProperty(nearValid, fc.boolean(), async (body, isTest) => {
+      fc.asyncProperty(nearValidSender(PASSWORD), fc.boolean(), async (body, isTest) => {
         const status = isTest
           ? await statusOf('POST', '/tenants/acme/sender/test', { body })
           : await statusOf('PUT', '/tenants/acme/sender', { body });

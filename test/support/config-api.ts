@@ -127,6 +127,8 @@ export interface ConfigApiFixture {
   ): Promise<ApiResponse>;
   /** Every request made through `call`, with its answer. */
   exchanges: Exchange[];
+  /** The config API handler itself, for tests that call it without HTTP (payload 2.0 events). */
+  handler: ReturnType<typeof createConfigApi>;
   /** Answers that the OpenAPI document does not describe (status undocumented, or body off-schema). */
   contractViolations(): string[];
   /** Response bodies, log lines and table items containing any of the secrets (plain or base64). */
@@ -236,6 +238,7 @@ export async function startConfigApiFixture(
     responses,
     logs,
     exchanges,
+    handler: api,
     contractViolations: () => exchanges.flatMap((e) => violationOf(e) ?? []),
     token: (tenantId, opts) => issuer.token(tenantId, opts),
     call,
