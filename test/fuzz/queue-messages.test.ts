@@ -1,8 +1,8 @@
 import type { SQSRecord } from 'aws-lambda';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { DlqEntry, QueueAdapter } from '../../functions/adapters/queue';
 import { parseQueueMessage } from '../../functions/core/message';
+import type { DlqEntry, MailQueue } from '../../functions/core/ports';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { type DispatcherFixture, useDispatcherFixture } from '../support/dispatcher';
@@ -141,7 +141,7 @@ function record(body: string, i: number): SQSRecord {
 }
 
 /** The real queue adapter, with every DLQ entry it sent kept for the assertions. */
-function recordingQueue(queue: QueueAdapter, sent: DlqEntry[]): QueueAdapter {
+function recordingQueue(queue: MailQueue, sent: DlqEntry[]): MailQueue {
   return {
     changeVisibility: (handle, seconds) => queue.changeVisibility(handle, seconds),
     async sendToDlq(entry) {

@@ -9,6 +9,7 @@ import { createKmsCipher, type KmsCipherOptions } from '../../functions/adapters
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import type { PasswordCipher } from '../../functions/core/ports';
+import { DLQ_REASONS } from '../../functions/core/types';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import {
   type ContainerOverrides,
@@ -45,7 +46,6 @@ export interface Accounting {
   stuckClaims: string[];
 }
 
-const DLQ_REASONS = new Set(['validation', 'undeliverable', 'held-expired']);
 /** Log lines that record why a message may have gone out twice. */
 const DOUBT = /possible duplicate|send again|sent again|settled recipients again/i;
 
@@ -199,7 +199,8 @@ export function useFaultRig(onStart: (rig: FaultRig) => void): void {
           const key = keysIn(m.body)[0] ?? m.body.slice(0, 40);
           const entry = { reason: m.attributes.reason ?? '', detail: m.attributes.detail ?? '' };
           dlq.set(key, [...(dlq.get(key) ?? []), entry]);
-          if (!DLQ_REASONS.has(entry.reason) || entry.detail === '') badDlq.push(key);
+          if (!(DLQ_REASONS as readonly string[]).includes(entry.reason) || entry.detail === '')
+            badDlq.push(key);
         }
         const doubted = new Set<string>();
         for (const entry of logs) {
