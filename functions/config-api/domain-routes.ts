@@ -138,6 +138,25 @@ async function startClaim(
   return { status: 201, claim: created };
 }
 
+/**
+ * Domain mode needs a domain of the tenant that SES verified (a pending claim is refreshed first); on
+ * deployments without the domain routes the sender's domain claim stays first come (§7 `OWNER`).
+ */
+export async function requireVerifiedDomain(ctx: RouteContext, name: string): Promise<void> {
+  const domains = ctx.deps.domains;
+  if (!domains) return;
+  const claim = await domains.store.getClaim(name);
+  const now = ctx.deps.clock.now();
+  const current = claim?.tenantId === ctx.tenantId ? await refreshed(domains, claim, now) : undefined;
+  if (current?.status !== 'verified') {
+    throw new UnprocessableError(
+      'domain-unverified',
+      `domain ${name} is not a verified domain of this tenant: claim it (PUT /tenants/{tenantId}/domains/${name}) and publish its DNS records`,
+      'domain.name',
+    );
+  }
+}
+
 /** PUT /tenants/{tenantId}/domains/{domain}: start (or restart) verification; 201, 200 when already there. */
 export async function putDomainRoute(ctx: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
   const domains = domainsOf(ctx);

@@ -15,6 +15,7 @@ export const ERROR_CODES = [
   'password-required',
   'domain-taken',
   'domain-pending',
+  'domain-unverified',
   'rate-limited',
   'internal',
 ] as const;
@@ -86,7 +87,8 @@ export type UnprocessableCode =
   | 'host-refused'
   | 'dns-failure'
   | 'password-required'
-  | 'domain-taken';
+  | 'domain-taken'
+  | 'domain-unverified';
 
 /** 422: a well-formed body the API will not accept; `field` names the offending member (dotted path). */
 export class UnprocessableError extends HttpError {

@@ -84,7 +84,7 @@ export interface Operation {
 const VALIDATION_422 =
   '`validation` (field names the member), `host-refused` (smtp.host / smtp.port), `dns-failure`, ' +
   '`password-required` (a password may be omitted only while host, port and username stay the same), ' +
-  '`domain-taken`.';
+  '`domain-taken`, `domain-unverified` (domain.name: not a domain of this tenant that SES verified).';
 
 const OPERATIONS: Record<string, Operation> = {
   'PUT /tenants/{tenantId}/sender': {

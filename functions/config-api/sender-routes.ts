@@ -3,6 +3,7 @@ import { ConditionFailedError } from '../core/errors';
 import type { SenderConfig } from '../core/types';
 import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';
+import { requireVerifiedDomain } from './domain-routes';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors';
 import { BODY_FIELD, json, noContent, parseJsonBody, parseWith } from './http';
 import { type PutSenderBody, putSenderBodySchema } from './schemas';
@@ -30,7 +31,10 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
     checkSecurity(body.smtp.security, deps.allowPrivateSmtp);
     await guardHost(deps.guard, body.smtp.host, body.smtp.port, deps.guardTimeoutMs);
   }
-  if (body.mode === 'domain') checkDomainAddress(body.domain.name, body.domain.fromAddress);
+  if (body.mode === 'domain') {
+    checkDomainAddress(body.domain.name, body.domain.fromAddress);
+    await requireVerifiedDomain(ctx, body.domain.name.toLowerCase());
+  }
   const newDomain = body.mode === 'domain' ? body.domain.name.toLowerCase() : undefined;
 
   // Encrypted once, whatever the number of rounds.

@@ -268,3 +268,40 @@ describe('the SES tenant of a tenant', () => {
     );
   });
 });
+
+describe('PUT /tenants/{id}/sender in domain mode', () => {
+  const domainMode = (domain: string) => ({
+    mode: 'domain',
+    domain: { name: domain, fromAddress: `news@${domain}`, fromName: 'News' },
+  });
+
+  it('needs the tenant’s verified domain: 422 domain-unverified before, 200 once DNS proved it', async () => {
+    // Prepare
+    api.clock.set(START);
+    const [tenant, other] = [unique('mode'), unique('mode')];
+    const domain = `${tenant}.example`;
+    const token = await api.token(tenant);
+    const put = () => api.call('PUT', `/tenants/${tenant}/sender`, { token, body: domainMode(domain) });
+
+    // Act
+    const unclaimed = await put();
+    await as(tenant, 'PUT', `/domains/${domain}`);
+    const pending = await put();
+    await ses().verify(domain);
+    const verified = await put();
+    const othersDomain = await api.call('PUT', `/tenants/${other}/sender`, {
+      token: await api.token(other),
+      body: domainMode(domain),
+    });
+
+    // Assess
+    for (const refused of [unclaimed, pending, othersDomain]) {
+      expect(refused).toMatchObject({
+        status: 422,
+        body: { error: { code: 'domain-unverified', field: 'domain.name' } },
+      });
+    }
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ mode: 'domain', domain: { name: domain } });
+  });
+});
