@@ -1,3 +1,4 @@
+import { domainOf } from '../core/address';
 import { composeAlertEmail } from '../core/alert-email';
 import type { AlertEvent, NotificationSettings } from '../core/alerts';
 import { formatAddress, type PlatformSender, sesTags } from '../core/fallback';
@@ -57,7 +58,7 @@ export function createAlertDelivery(options: AlertDeliveryOptions): AlertDeliver
           'X-Tenant-Mailer-Event': event.type,
           'X-Tenant-Mailer-Event-Id': event.id,
         },
-        messageIdDomain: platform.address.slice(platform.address.lastIndexOf('@') + 1),
+        messageIdDomain: domainOf(platform.address),
       });
       const sent = await ses.send({
         from: platform.address,
@@ -66,6 +67,10 @@ export function createAlertDelivery(options: AlertDeliveryOptions): AlertDeliver
         tags: sesTags({ tenantId: event.tenantId, route: 'platform', fallbackReason: null }),
         signal: AbortSignal.timeout(options.sesTimeoutMs ?? 10_000),
       });
+      if (!sent.ok) {
+        const message = `${sent.error.code}: ${sent.error.message}`.slice(0, 300);
+        return { channel: 'email', target, ok: false, message };
+      }
       return { channel: 'email', target, ok: true, message: `SES ${sent.messageId}` };
     } catch (err) {
       return { channel: 'email', target, ok: false, message: describe(err) };

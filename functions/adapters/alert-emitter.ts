@@ -10,6 +10,7 @@ import {
   REMINDER_INTERVAL_MS,
   unhealthyData,
 } from '../core/alerts';
+import { errorText } from '../core/errors';
 import type { Clock } from '../core/types';
 import type { NotifyStore } from './dynamo-notify';
 
@@ -22,10 +23,6 @@ export interface AlertEmitterOptions {
   logger: Pick<Logger, 'info' | 'warn'>;
   /** Each SQS or DynamoDB step ends after this (default 2 s): an alert never holds mail long. */
   timeoutMs?: number;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /** The dispatcher's side of tenant alerts: outage bookkeeping and events onto the alerts queue. */

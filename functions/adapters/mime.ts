@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { domainOf } from '../core/address';
 import type { BuiltMime, MimeInput } from '../core/ports';
 
 export type { BuiltMime, MimeInput } from '../core/ports';
@@ -12,7 +13,7 @@ export async function buildMime(input: MimeInput): Promise<BuiltMime> {
   const messageId =
     input.messageId !== undefined
       ? withBrackets(input.messageId)
-      : generateMessageId(input.messageIdDomain ?? domainOf(input.from));
+      : generateMessageId(input.messageIdDomain ?? fromDomain(input.from));
   const composer = new MailComposer({
     from: input.from,
     ...(input.replyTo !== undefined && { replyTo: input.replyTo }),
@@ -45,10 +46,9 @@ function generateMessageId(domain: string): string {
 }
 
 /** The domain of the address in a From header value (`Name <a@b>` or bare `a@b`). */
-function domainOf(from: string): string {
+function fromDomain(from: string): string {
   const bracketed = /<([^<>]*)>\s*$/.exec(from);
   const address = (bracketed?.[1] ?? from).trim();
-  const at = address.lastIndexOf('@');
-  const domain = at >= 0 ? address.slice(at + 1).trim() : '';
+  const domain = address.includes('@') ? domainOf(address).trim() : '';
   return /^[A-Za-z0-9.-]+$/.test(domain) ? domain : 'localhost';
 }

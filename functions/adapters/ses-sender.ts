@@ -1,6 +1,5 @@
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { IdentityNotVerifiedError, SesSendError } from '../core/errors';
-import type { SesSender } from '../core/ports';
+import type { SesFailure, SesSender, SesSendResult } from '../core/ports';
 
 export interface SesSenderOptions {
   ses: SESv2Client;
@@ -11,12 +10,12 @@ export interface SesSenderOptions {
 export function createSesSender(options: SesSenderOptions): SesSender {
   const { ses, configurationSet } = options;
   return {
-    async send(input) {
+    async send(input): Promise<SesSendResult> {
       const { to, cc = [], bcc = [] } = input.destinations;
       // Raw content without a Destination makes SES mail every header recipient, including any the
       // tenant server already accepted; an empty list must never reach SES.
       if (to.length + cc.length + bcc.length === 0) {
-        throw new SesSendError('SES send refused: no recipients owed', 'NoRecipients', false);
+        return failed('NoRecipients', 'SES send refused: no recipients owed', false, false);
       }
       const command = new SendEmailCommand({
         FromEmailAddress: input.from,
@@ -36,18 +35,20 @@ export function createSesSender(options: SesSenderOptions): SesSender {
         ({ MessageId: messageId } = await ses.send(command, options));
       } catch (error) {
         if (input.signal?.aborted) {
-          throw new SesSendError('SES send aborted at the deadline; SES may have taken it', 'Timeout', true, {
-            cause: error,
-          });
+          return failed('Timeout', 'SES send aborted at the deadline; SES may have taken it', true, false);
         }
-        throw translateSesError(error);
+        return { ok: false, error: translateSesError(error) };
       }
       if (messageId === undefined || messageId === '') {
-        throw new SesSendError('SES accepted the request but returned no MessageId', 'NoMessageId', false);
+        return failed('NoMessageId', 'SES accepted the request but returned no MessageId', false, false);
       }
-      return { messageId };
+      return { ok: true, messageId };
     },
   };
+}
+
+function failed(code: string, message: string, retryable: boolean, mayHaveSent: boolean): SesSendResult {
+  return { ok: false, error: { code, message, retryable, mayHaveSent } };
 }
 
 const RETRYABLE_NAMES = new Set([
@@ -81,16 +82,19 @@ interface SdkErrorShape {
   $retryable?: unknown;
 }
 
-/** Maps an SDK error to the project's SES errors: unverified identity apart, everything else data. */
-export function translateSesError(error: unknown): IdentityNotVerifiedError | SesSendError {
-  if (error instanceof IdentityNotVerifiedError || error instanceof SesSendError) return error;
+/** Maps an SDK error to a failure record: an unverified identity names the identities SES named. */
+export function translateSesError(error: unknown): SesFailure {
   const shape: SdkErrorShape = typeof error === 'object' && error !== null ? (error as SdkErrorShape) : {};
   const name = typeof shape.name === 'string' && shape.name !== '' ? shape.name : 'UnknownError';
   const message = typeof shape.message === 'string' ? shape.message : String(error);
   if (name === 'MessageRejected' && /not verified/i.test(message)) {
-    return new IdentityNotVerifiedError(`SES identity not verified: ${message}`, namedIdentities(message), {
-      cause: error,
-    });
+    return {
+      code: name,
+      message: `SES identity not verified: ${message}`,
+      retryable: false,
+      mayHaveSent: false,
+      unverified: namedIdentities(message),
+    };
   }
   // A socket error is a plain Error whose errno code ("ECONNREFUSED") says more than its name.
   const errno = typeof shape.code === 'string' ? shape.code : undefined;
@@ -101,10 +105,12 @@ export function translateSesError(error: unknown): IdentityNotVerifiedError | Se
     shape.$retryable !== undefined ||
     (status !== undefined && (status >= 500 || status === 429)) ||
     (errno !== undefined && RETRYABLE_NETWORK_CODES.has(errno));
-  return new SesSendError(`SES send failed (${code}): ${message}`, code, retryable, {
-    cause: error,
+  return {
+    code,
+    message: `SES send failed (${code}): ${message}`,
+    retryable,
     mayHaveSent: mayHaveSent(status, errno),
-  });
+  };
 }
 
 /** Errors that say the request never reached SES: nothing was sent. */

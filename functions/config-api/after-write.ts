@@ -1,6 +1,6 @@
 import type { SenderConfig } from '../core/types';
 import type { ConfigApiDeps } from './deps';
-import { domainOf } from './sender-rules';
+import { senderDomain } from './sender-rules';
 
 /** Read-and-repair rounds after a config write; each answers one more write that landed meanwhile. */
 const SETTLE_ROUNDS = 3;
@@ -22,9 +22,9 @@ export async function afterConfigWrite(
   previous: SenderConfig | null,
   next: SenderConfig,
 ): Promise<void> {
-  const newDomain = domainOf(next);
+  const newDomain = senderDomain(next);
   if (newDomain !== undefined) await keepDomain(deps, tenantId, newDomain);
-  const old = domainOf(previous);
+  const old = senderDomain(previous);
   let released = old !== undefined && old !== newDomain ? old : undefined;
   if (released !== undefined) await deps.store.releaseDomain(released, tenantId);
   let resetFor = next.version;
@@ -33,7 +33,8 @@ export async function afterConfigWrite(
     const current = await deps.store.getSender(tenantId);
     // Only a write that came before this read can have used the released domain without reclaiming it
     // after our release; a later one claims it itself after its write.
-    if (released !== undefined && domainOf(current) === released) await keepDomain(deps, tenantId, released);
+    if (released !== undefined && senderDomain(current) === released)
+      await keepDomain(deps, tenantId, released);
     released = undefined;
     const version = current?.version ?? resetFor;
     if (version === resetFor) return;

@@ -7,7 +7,13 @@ import { requireVerifiedDomain } from './domain-routes';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors';
 import { BODY_FIELD, json, noContent, parseJsonBody, parseWith } from './http';
 import { type PutSenderBody, putSenderBodySchema } from './schemas';
-import { checkDomainAddress, checkSecurity, domainOf, guardHost, storedCiphertextFor } from './sender-rules';
+import {
+  checkDomainAddress,
+  checkSecurity,
+  guardHost,
+  senderDomain,
+  storedCiphertextFor,
+} from './sender-rules';
 import { senderView } from './views';
 
 /** Read-modify-write rounds before a PUT/DELETE gives up on a config that keeps changing (409). */
@@ -73,7 +79,7 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
 /** Releases `name` unless the stored config uses it; best effort, the request's own error wins. */
 async function releaseIfUnused({ tenantId, deps }: RouteContext, name: string): Promise<void> {
   try {
-    if (domainOf(await deps.store.getSender(tenantId)) !== name)
+    if (senderDomain(await deps.store.getSender(tenantId)) !== name)
       await deps.store.releaseDomain(name, tenantId);
   } catch (err) {
     deps.logger.warn('could not release an unused sender domain', {

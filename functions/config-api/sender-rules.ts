@@ -1,3 +1,4 @@
+import { domainOf } from '../core/address';
 import { DnsFailureError, HostRefusedError } from '../core/errors';
 import type { HostGuard, VettedTarget } from '../core/ports';
 import type { SenderConfig, SmtpSecurity } from '../core/types';
@@ -82,8 +83,7 @@ export function storedCiphertextFor(server: SmtpServerFields, stored: SenderConf
 
 /** Domain mode: the From address must be at the domain itself. */
 export function checkDomainAddress(name: string, fromAddress: string): void {
-  const at = fromAddress.lastIndexOf('@');
-  if (fromAddress.slice(at + 1).toLowerCase() !== name.toLowerCase()) {
+  if (domainOf(fromAddress).toLowerCase() !== name.toLowerCase()) {
     throw new UnprocessableError(
       'validation',
       `fromAddress must be an address at ${name}`,
@@ -93,6 +93,6 @@ export function checkDomainAddress(name: string, fromAddress: string): void {
 }
 
 /** The sender domain a stored config holds, lower case; undefined outside domain mode. */
-export function domainOf(config: SenderConfig | null): string | undefined {
+export function senderDomain(config: SenderConfig | null): string | undefined {
   return config?.mode === 'domain' ? config.domain?.name.toLowerCase() : undefined;
 }

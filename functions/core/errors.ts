@@ -3,6 +3,11 @@
  * where they enter the project, so callers never see an SDK error class. Each names itself and keeps the
  * original as `cause`; none ever carries a password.
  */
+/** An error as one line for a log or a record: `Name: message` (its cause left out). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
 export class AdapterError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -45,40 +50,6 @@ export class DnsFailureError extends AdapterError {
     super(message, options);
     this.name = 'DnsFailureError';
     this.code = code;
-  }
-}
-
-/**
- * SES refused an identity that is not verified (domain tier → platform, `domain-unverified`).
- * `identities` lists the ones SES named ("failed the check in region …: a, b"), empty when it named none:
- * in the SES sandbox unverified *recipients* are refused the same way, so callers check the list.
- */
-export class IdentityNotVerifiedError extends AdapterError {
-  readonly identities: string[];
-  constructor(message: string, identities: string[] = [], options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'IdentityNotVerifiedError';
-    this.identities = identities;
-  }
-}
-
-/** SES could not send (throttled, rejected, unreachable); the message stays owed. */
-export class SesSendError extends AdapterError {
-  readonly code: string;
-  readonly retryable: boolean;
-  /** The request may have reached SES and been sent (a 5xx, a lost answer, our own timeout). */
-  readonly mayHaveSent: boolean;
-  constructor(
-    message: string,
-    code: string,
-    retryable: boolean,
-    options?: ErrorOptions & { mayHaveSent?: boolean },
-  ) {
-    super(message, options);
-    this.name = 'SesSendError';
-    this.code = code;
-    this.retryable = retryable;
-    this.mayHaveSent = options?.mayHaveSent ?? false;
   }
 }
 

@@ -1,4 +1,6 @@
 /** Sender identity per route and SES tags (docs/design.md §13 Sender identity). Pure string work. */
+
+import { domainOf } from './address';
 import { deliveryTags } from './delivery-tags';
 import type { FallbackReason, Route, SenderConfig } from './types';
 
@@ -68,7 +70,7 @@ export function composeFallback(input: ComposeFallbackInput): SenderIdentity {
   const tenant = tenantFrom(input.config);
   const replyTo = message.replyTo ?? null;
   if (tenant === null) return identity({ address: platform.address, name: platform.name }, replyTo);
-  const tenantName = tenant.name ?? tenant.address.slice(tenant.address.lastIndexOf('@') + 1);
+  const tenantName = tenant.name ?? domainOf(tenant.address);
   const platformName = cleanDisplayName(platform.name);
   const name = platformName ? `${tenantName} via ${platformName}` : tenantName;
   return identity({ address: platform.address, name }, replyTo ?? tenant.address);

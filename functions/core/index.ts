@@ -1,4 +1,5 @@
 /** The core layer's public surface: pure decisions, no I/O. */
+export * from './address';
 export * from './classify';
 export * from './fallback';
 export * from './headers';

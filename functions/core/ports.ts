@@ -150,14 +150,33 @@ export interface SesSendInput {
   tags: SesTag[];
   /**
    * Ends the call when it aborts (the invocation's deadline): a hung SES call must not outlive the lease
-   * on the message. The send then fails with a retryable SesSendError; SES may still have taken it.
+   * on the message. The send then fails as retryable, code `Timeout`; SES may still have taken it.
    */
   signal?: AbortSignal;
 }
 
+/** Why SES did not take a message, in the shape of the SMTP sender's failures: data, never thrown. */
+export interface SesFailure {
+  /** The SDK's error name, or the socket's errno (`ECONNREFUSED`), or `Timeout`, `NoRecipients`, `NoMessageId`. */
+  code: string;
+  message: string;
+  /** A later attempt may succeed (throttled, 5xx, unreachable, cut at the deadline). */
+  retryable: boolean;
+  /** The request may have reached SES and been sent (a 5xx, a lost answer, our own timeout). */
+  mayHaveSent: boolean;
+  /**
+   * SES refused an identity as not verified: the identities it named, empty when it named none. In the
+   * SES sandbox unverified *recipients* are refused the same way, so callers check the list.
+   */
+  unverified?: string[];
+}
+
+/** A send's result as data (tagged by `ok`), like the SMTP sender's `SmtpSendOutcome`. */
+export type SesSendResult = { ok: true; messageId: string } | { ok: false; error: SesFailure };
+
 export interface SesSender {
-  /** Sends one raw message; throws IdentityNotVerifiedError or SesSendError, never swallows. */
-  send(input: SesSendInput): Promise<{ messageId: string }>;
+  /** Sends one raw message; every outcome comes back as data, never thrown. */
+  send(input: SesSendInput): Promise<SesSendResult>;
 }
 
 // ─── Queue ───

@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { errorText } from '../core/errors';
 import { isTenantPathOpen } from '../core/health';
 import { contentHash } from '../core/idempotency';
 import type { QueueMessage } from '../core/message';
@@ -185,10 +186,6 @@ function deliveredNote(message: QueueMessage, record: DeliveryRecord): string {
   if (record.accepted.length === 0) return '';
   const total = allOf(owedRecipients(message)).length;
   return ` (already delivered to ${record.accepted.length} of ${total} recipients; see the delivery record)`;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }
 
 /**

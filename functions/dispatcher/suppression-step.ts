@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { errorText } from '../core/errors';
 import { parseQueueMessage } from '../core/message';
 import {
   type SuppressedPair,
@@ -87,7 +88,7 @@ export async function suppressRefused(
       deps.logger.error('suppression not written', {
         tenantId,
         messageId,
-        error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        error: errorText(err),
       });
     }
   }

@@ -3,7 +3,6 @@ import { MessageRejected, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildMime } from '../../functions/adapters/mime';
 import { createSesSender } from '../../functions/adapters/ses-sender';
-import { IdentityNotVerifiedError, SesSendError } from '../../functions/core/errors';
 import { type LocalSes, startLocalSes } from '../support/ses';
 
 let ses: LocalSes;
@@ -97,6 +96,7 @@ describe('createSesSender against aws-ses-v2-local', () => {
     const stored = await ses.store();
 
     // Assess
+    if (!result.ok) throw new Error(`SES refused: ${result.error.message}`);
     expect(result.messageId).not.toBe('');
     expect(stored).toHaveLength(1);
     const [email] = stored;
@@ -154,18 +154,19 @@ describe('createSesSender against aws-ses-v2-local', () => {
     const { raw } = await fallbackMessage();
 
     // Act
-    const sending = sender.send({ from: 'mail@platform.example', raw, destinations: { to: [] }, tags: [] });
+    const result = await sender.send({
+      from: 'mail@platform.example',
+      raw,
+      destinations: { to: [] },
+      tags: [],
+    });
 
     // Assess
-    await expect(sending).rejects.toMatchObject({
-      name: 'SesSendError',
-      code: 'NoRecipients',
-      retryable: false,
-    });
+    expect(result).toMatchObject({ ok: false, error: { code: 'NoRecipients', retryable: false } });
     expect(await ses.store()).toEqual([]);
   });
 
-  it('turns a MessageRejected "not verified" into IdentityNotVerifiedError', async () => {
+  it('reports a MessageRejected "not verified" as a failure naming the unverified identities', async () => {
     // Prepare
     const client = clientFor(ses.endpoint);
     const rejection = new MessageRejected({
@@ -178,16 +179,26 @@ describe('createSesSender against aws-ses-v2-local', () => {
     const { raw } = await fallbackMessage();
 
     // Act
-    const error = await sender
-      .send({ from: 'a@acme.example', raw, destinations: { to: ['lead@customer.example'] }, tags: [] })
-      .catch((e: unknown) => e);
+    const result = await sender.send({
+      from: 'a@acme.example',
+      raw,
+      destinations: { to: ['lead@customer.example'] },
+      tags: [],
+    });
 
     // Assess
-    expect(error).toBeInstanceOf(IdentityNotVerifiedError);
-    expect((error as Error).cause).toBe(rejection);
+    expect(result).toMatchObject({
+      ok: false,
+      error: {
+        code: 'MessageRejected',
+        retryable: false,
+        mayHaveSent: false,
+        unverified: ['a@acme.example'],
+      },
+    });
   });
 
-  it('turns any other SES error into SesSendError with its name and whether a retry may help', async () => {
+  it('reports any other SES error with its name and whether a retry may help', async () => {
     // Prepare
     const throttled = Object.assign(new Error('Maximum sending rate exceeded.'), {
       name: 'TooManyRequestsException',
@@ -207,22 +218,19 @@ describe('createSesSender against aws-ses-v2-local', () => {
     };
 
     // Act
-    const throttledError = await createSesSender({ ses: throttledClient })
-      .send(input)
-      .catch((e: unknown) => e);
-    const policyError = await createSesSender({ ses: policyClient })
-      .send(input)
-      .catch((e: unknown) => e);
+    const throttledResult = await createSesSender({ ses: throttledClient }).send(input);
+    const policyResult = await createSesSender({ ses: policyClient }).send(input);
 
     // Assess
-    expect(throttledError).toBeInstanceOf(SesSendError);
-    expect(throttledError).toMatchObject({ code: 'TooManyRequestsException', retryable: true });
-    expect(policyError).toBeInstanceOf(SesSendError);
-    expect(policyError).not.toBeInstanceOf(IdentityNotVerifiedError);
-    expect(policyError).toMatchObject({ code: 'MessageRejected', retryable: false });
+    expect(throttledResult).toMatchObject({
+      ok: false,
+      error: { code: 'TooManyRequestsException', retryable: true },
+    });
+    expect(policyResult).toMatchObject({ ok: false, error: { code: 'MessageRejected', retryable: false } });
+    expect(policyResult.ok ? null : policyResult.error.unverified).toBeUndefined();
   });
 
-  it('reports an unreachable endpoint as a retryable SesSendError', async () => {
+  it('reports an unreachable endpoint as a retryable failure', async () => {
     // Prepare: a server that has just closed leaves a port nobody listens on.
     const gone = await startLocalSes();
     await gone.close();
@@ -230,18 +238,20 @@ describe('createSesSender against aws-ses-v2-local', () => {
     const { raw } = await fallbackMessage();
 
     // Act
-    const error = await createSesSender({ ses: client })
-      .send({ from: 'mail@platform.example', raw, destinations: { to: ['lead@customer.example'] }, tags: [] })
-      .catch((e: unknown) => e);
+    const result = await createSesSender({ ses: client }).send({
+      from: 'mail@platform.example',
+      raw,
+      destinations: { to: ['lead@customer.example'] },
+      tags: [],
+    });
 
     // Assess
-    expect(error).toBeInstanceOf(SesSendError);
-    expect(error).toMatchObject({ code: 'ECONNREFUSED', retryable: true });
+    expect(result).toMatchObject({ ok: false, error: { code: 'ECONNREFUSED', retryable: true } });
   });
 });
 
 describe('SES sender deadlines', () => {
-  it('gives up on an SES endpoint that never answers when the signal aborts, with a retryable SesSendError', async () => {
+  it('gives up on an SES endpoint that never answers when the signal aborts, as a retryable failure', async () => {
     // Prepare: a TCP listener on 127.0.0.1 that accepts and never answers.
     const sockets = new Set<net.Socket>();
     const silent = net.createServer((socket) => {
@@ -255,22 +265,19 @@ describe('SES sender deadlines', () => {
     const started = Date.now();
 
     // Act
-    const error = await createSesSender({ ses: client })
-      .send({
-        from: 'mail@platform.example',
-        raw,
-        destinations: { to: ['lead@customer.example'] },
-        tags: [],
-        signal: AbortSignal.timeout(200),
-      })
-      .catch((e: unknown) => e);
+    const result = await createSesSender({ ses: client }).send({
+      from: 'mail@platform.example',
+      raw,
+      destinations: { to: ['lead@customer.example'] },
+      tags: [],
+      signal: AbortSignal.timeout(200),
+    });
     const elapsed = Date.now() - started;
     for (const socket of sockets) socket.destroy();
     await new Promise<void>((resolve) => silent.close(() => resolve()));
 
     // Assess
-    expect(error).toBeInstanceOf(SesSendError);
-    expect(error).toMatchObject({ retryable: true });
+    expect(result).toMatchObject({ ok: false, error: { code: 'Timeout', retryable: true } });
     expect(elapsed).toBeLessThan(2_000);
   });
 });
