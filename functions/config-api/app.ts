@@ -20,6 +20,12 @@ import { deliveriesRoute, deliveryRoute, healthRoute } from './read-routes';
 import { matchRoute, ROUTES, routeKey } from './routes';
 import { tenantIdSchema } from './schemas';
 import { deleteSenderRoute, getSenderRoute, putSenderRoute } from './sender-routes';
+import {
+  deleteSuppressionRoute,
+  getSuppressionRoute,
+  listSuppressionsRoute,
+  putSuppressionRoute,
+} from './suppression-routes';
 import { testSenderRoute } from './test-route';
 
 export type ConfigApiHandler = (
@@ -46,6 +52,10 @@ const HANDLERS: Record<string, RouteHandler> = {
   'GET /tenants/{tenantId}/domains/{domain}': getDomainRoute,
   'DELETE /tenants/{tenantId}/domains/{domain}': deleteDomainRoute,
   'GET /tenants/{tenantId}/domains': listDomainsRoute,
+  'GET /tenants/{tenantId}/suppressions': listSuppressionsRoute,
+  'GET /tenants/{tenantId}/suppressions/{address}': getSuppressionRoute,
+  'PUT /tenants/{tenantId}/suppressions/{address}': putSuppressionRoute,
+  'DELETE /tenants/{tenantId}/suppressions/{address}': deleteSuppressionRoute,
 };
 
 const KNOWN_KEYS = new Set(ROUTES.map(routeKey));

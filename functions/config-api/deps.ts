@@ -7,6 +7,7 @@ import type { SecretCipher } from '../adapters/kms-secrets';
 import type { SesDomains } from '../adapters/ses-domains';
 import type { WebhookPoster } from '../adapters/webhook';
 import type { HostGuard, MimeBuilder, PasswordCipher, Store } from '../core/ports';
+import type { SuppressionStore } from '../core/suppression';
 import type { Clock } from '../core/types';
 import type { SmtpTester } from './smtp-test';
 
@@ -52,6 +53,11 @@ export type ApiLogger = Pick<Logger, 'info' | 'warn' | 'error'>;
 /** Everything the config API is built from; handler.ts wires the real adapters, tests local servers. */
 export interface ConfigApiDeps {
   store: ConfigStore;
+  /** The tenants' suppression lists (docs/design.md §19). */
+  suppressions: Pick<
+    SuppressionStore,
+    'listSuppressions' | 'getSuppression' | 'putSuppression' | 'deleteSuppression'
+  >;
   cipher: PasswordCipher;
   /** The network guard, used at config time (PUT and test) before anything connects. */
   guard: HostGuard;

@@ -9,6 +9,7 @@ import {
   guardFrom,
   mime,
   storeFrom,
+  suppressionsFrom,
   tenantSmtpFrom,
 } from '../wiring';
 import { type ConfigApiHandler, createConfigApi } from './app';
@@ -31,6 +32,7 @@ function buildApi(): ConfigApiHandler {
     // Domain routes (docs/design.md §20); on when the stack names its SES account (SES_ARN_PREFIX).
     ...(domains && { domains }),
     store: storeFrom(settings, clock),
+    suppressions: suppressionsFrom(settings, clock),
     cipher,
     guard,
     // A stored config's password is decrypted when the test connects; a typed one comes per call.

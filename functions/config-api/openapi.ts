@@ -20,6 +20,12 @@ import {
   testBodySchema,
   testResultSchema,
 } from './schemas';
+import { SUPPRESSION_OPERATIONS } from './suppression-openapi';
+import {
+  putSuppressionBodySchema,
+  suppressionsPageSchema,
+  suppressionViewSchema,
+} from './suppression-schemas';
 
 /**
  * The OpenAPI 3.1 document of the config API (GET /openapi.json). Every body schema is derived from the
@@ -32,6 +38,7 @@ export const REQUEST_SCHEMAS = {
   SenderPut: putSenderBodySchema,
   SenderTest: testBodySchema,
   NotificationsPut: putNotificationsBodySchema,
+  SuppressionPut: putSuppressionBodySchema,
 } as const;
 
 /** Response bodies, by component name (JSON Schema of what the API answers). */
@@ -48,6 +55,8 @@ export const RESPONSE_SCHEMAS = {
   NotificationLogPage: notificationLogPageSchema,
   DomainView: domainViewSchema,
   DomainList: domainListSchema,
+  Suppression: suppressionViewSchema,
+  SuppressionsPage: suppressionsPageSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSE_SCHEMAS;
@@ -139,6 +148,7 @@ const OPERATIONS: Record<string, Operation> = {
   },
   ...NOTIFICATION_OPERATIONS,
   ...DOMAIN_OPERATIONS,
+  ...SUPPRESSION_OPERATIONS,
 };
 
 const PARAMETERS = {
@@ -156,6 +166,14 @@ const PARAMETERS = {
     required: true,
     schema: { type: 'string', maxLength: 253 },
     description: 'A domain name (IDN allowed; stored lower case, as punycode).',
+  },
+  address: {
+    name: 'address',
+    in: 'path',
+    required: true,
+    schema: { type: 'string', maxLength: 254 },
+    description:
+      'A bare address, URL-encoded; normalised as the dispatcher does (lower case, punycoded domain).',
   },
   limit: {
     name: 'limit',
@@ -186,6 +204,7 @@ function operationOf(key: string, op: Operation): JsonObject {
   const parameters: JsonObject[] = [PARAMETERS.tenantId];
   if (path.includes('{messageId}')) parameters.push(PARAMETERS.messageId);
   if (path.includes('{domain}')) parameters.push(PARAMETERS.domain);
+  if (path.includes('{address}')) parameters.push(PARAMETERS.address);
   if (op.query) parameters.push(PARAMETERS.limit, PARAMETERS.cursor);
   const responses: JsonObject = {
     [op.ok.status]: { description: op.ok.description, ...(op.ok.body ? jsonContent(ref(op.ok.body)) : {}) },

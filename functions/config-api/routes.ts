@@ -26,6 +26,10 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/tenants/{tenantId}/domains/{domain}' },
   { method: 'DELETE', path: '/tenants/{tenantId}/domains/{domain}' },
   { method: 'GET', path: '/tenants/{tenantId}/domains' },
+  { method: 'GET', path: '/tenants/{tenantId}/suppressions' },
+  { method: 'GET', path: '/tenants/{tenantId}/suppressions/{address}' },
+  { method: 'PUT', path: '/tenants/{tenantId}/suppressions/{address}' },
+  { method: 'DELETE', path: '/tenants/{tenantId}/suppressions/{address}' },
   { method: 'GET', path: '/openapi.json', public: true },
 ];
 

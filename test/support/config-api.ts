@@ -2,6 +2,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { vi } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
+import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { buildMime } from '../../functions/adapters/mime';
@@ -156,6 +157,7 @@ export async function startConfigApiFixture(
   const clock = settableClock(Date.UTC(2030, 0, 1));
   const [dynamo, kms, issuer] = await Promise.all([startDynamo(), startKms(), createLocalIssuer()]);
   const store = createDynamoStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
+  const suppressions = createSuppressionStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const cipher = createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock });
   const guard = createNetworkGuard({
     allowPrivate,
@@ -179,6 +181,7 @@ export async function startConfigApiFixture(
     ...(alerts && { alerts: alerts.deps }),
     ...(domains && { domains: domains.deps }),
     store,
+    suppressions,
     cipher,
     guard,
     smtp,
