@@ -35,7 +35,8 @@ export type AlarmName =
   | 'fallbackRatio'
   | 'tenantsUnhealthy'
   | 'sesBounceRate'
-  | 'sesComplaintRate';
+  | 'sesComplaintRate'
+  | 'noisyTenant';
 
 /** Alarms to an SNS topic (email from context) and the operations dashboard. */
 export class MailerObservability extends Construct {
@@ -121,6 +122,16 @@ export class MailerObservability extends Construct {
         threshold: SES_COMPLAINT_RATE_THRESHOLD,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       }),
+      // SQS fair queues (MessageGroupId = tenantId): a tenant holding a disproportionate share in flight.
+      noisyTenant: alarm('NoisyTenant', {
+        alarmDescription:
+          "For 15 minutes SQS has counted a tenant as noisy (a blast, or a slow tenant server): its mail waits while the others go first. Check the dashboard's queue widgets and that tenant.",
+        metric: noisyGroups(props.queue, fiveMinutes),
+        threshold: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 3,
+        datapointsToAlarm: 3,
+      }),
     };
     const action = new actions.SnsAction(this.topic);
     for (const each of Object.values(this.alarms)) {
@@ -165,6 +176,21 @@ export class MailerObservability extends Construct {
       }),
     );
     this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Fair queue: noisy tenants',
+        width: 12,
+        left: [noisyGroups(props.queue, fiveMinutes, 'noisy tenants')],
+        right: [
+          queueMetric(
+            props.queue,
+            'ApproximateAgeOfOldestMessageInQuietGroups',
+            fiveMinutes,
+            'quiet tenants: oldest message age (s)',
+          ),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', width: 24, alarms: Object.values(this.alarms) }),
     );
   }
@@ -205,4 +231,26 @@ export class MailerObservability extends Construct {
       ],
     });
   }
+}
+
+/** An AWS/SQS metric of the queue that the CDK has no helper for (the fair-queue ones). */
+function queueMetric(
+  queue: sqs.IQueue,
+  metricName: string,
+  period: Duration,
+  label?: string,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: 'AWS/SQS',
+    metricName,
+    dimensionsMap: { QueueName: queue.queueName },
+    statistic: cloudwatch.Stats.MAXIMUM,
+    period,
+    ...(label !== undefined && { label }),
+  });
+}
+
+/** SQS fair queues: how many message groups (tenants) SQS counts as noisy right now. */
+function noisyGroups(queue: sqs.IQueue, period: Duration, label?: string): cloudwatch.Metric {
+  return queueMetric(queue, 'ApproximateNumberOfNoisyGroups', period, label);
 }

@@ -63,6 +63,8 @@ export interface PreparedMessage {
   bytes: number;
   /** The caller's idempotencyKey, or the random UUID set for it (docs/design.md §12). */
   idempotencyKey: string;
+  /** The message group: the tenant, so the queue serves tenants fairly (SQS fair queues). */
+  tenantId: string;
 }
 
 /**
@@ -89,7 +91,7 @@ export function prepareMessage(message: unknown, index: number): PreparedMessage
     const detail = `(body): must be at most ${MAX_SQS_MESSAGE_BYTES} bytes as sent to SQS, is ${bytes}`;
     return { index, field: '(body)', rule: 'max-bytes', detail };
   }
-  return { index, body, bytes, idempotencyKey };
+  return { index, body, bytes, idempotencyKey, tenantId: parsed.message.tenantId };
 }
 
 /**

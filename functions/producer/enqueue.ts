@@ -96,7 +96,11 @@ export function createProducer(options: ProducerOptions): Producer {
       output = await sqs.send(
         new SendMessageBatchCommand({
           QueueUrl: queueUrl,
-          Entries: entries.map((e) => ({ Id: String(e.index), MessageBody: e.body })),
+          Entries: entries.map((e) => ({
+            Id: String(e.index),
+            MessageBody: e.body,
+            MessageGroupId: e.tenantId,
+          })),
         }),
       );
     } catch (error) {
@@ -144,6 +148,8 @@ export function createProducer(options: ProducerOptions): Producer {
       const command = new SendMessageCommand({
         QueueUrl: queueUrl,
         MessageBody: prepared.body,
+        // The tenant is the message group: SQS fair queues then let quiet tenants' mail pass a blast.
+        MessageGroupId: prepared.tenantId,
         ...(delay === undefined ? {} : { DelaySeconds: delay }),
       });
       let output: SendMessageResult | undefined;

@@ -45,9 +45,9 @@ describe('alarm topic', () => {
     });
   });
 
-  it('receives ALARM and OK from all six alarms, which treat missing data as fine', () => {
+  it('receives ALARM and OK from all seven alarms, which treat missing data as fine', () => {
     const topic = { Ref: r.id(s.stack.observability.topic) };
-    expect(Object.keys(alarms)).toHaveLength(6);
+    expect(Object.keys(alarms)).toHaveLength(7);
     for (const a of Object.values(alarms)) {
       expect(a.Properties?.AlarmActions).toEqual([topic]);
       expect(a.Properties?.OKActions).toEqual([topic]);
@@ -70,6 +70,22 @@ describe('alarms', () => {
       Statistic: 'Maximum',
       Threshold: 0,
       ComparisonOperator: 'GreaterThanThreshold',
+    });
+  });
+
+  it('fires when SQS has counted a tenant as noisy for 15 minutes (fair queue)', () => {
+    expect(alarm('noisyTenant')).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfNoisyGroups',
+      Dimensions: [
+        { Name: 'QueueName', Value: { 'Fn::GetAtt': [r.id(s.stack.mailQueue.queue), 'QueueName'] } },
+      ],
+      Statistic: 'Maximum',
+      Period: 300,
+      Threshold: 1,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 3,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
   });
 
@@ -162,5 +178,7 @@ describe('dashboard', () => {
     }
     expect(text).toContain('ApproximateNumberOfMessagesVisible');
     expect(text).toContain(r.id(s.stack.mailQueue.deadLetterQueue));
+    expect(text).toContain('ApproximateNumberOfNoisyGroups');
+    expect(text).toContain('ApproximateAgeOfOldestMessageInQuietGroups');
   });
 });

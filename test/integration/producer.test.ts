@@ -114,6 +114,42 @@ async function keysOn(queueUrl: string): Promise<string[]> {
   return received.map((m) => JSON.parse(m.Body ?? '{}').idempotencyKey as string).sort();
 }
 
+describe('fair queues', () => {
+  it('sends every message with MessageGroupId = its tenantId, on enqueue and enqueueBatch alike', async () => {
+    // Prepare: a proxy in front of SQS sees the requests as they go out.
+    const wire: { target: string; body: Record<string, unknown> }[] = [];
+    const proxy = await startHttpFaultProxy(sqs.endpoint);
+    proxy.set({
+      fault: { type: 'refuse' },
+      when: (info) => {
+        wire.push({ target: info.target, body: JSON.parse(info.body || '{}') });
+        return false;
+      },
+    });
+    const queueUrl = await freshQueue();
+    const producer = createProducer({ sqs: newClient({ endpoint: proxy.url }), queueUrl });
+
+    // Act
+    await producer.enqueue(message(1, { tenantId: 'acme' }));
+    const batch = await producer.enqueueBatch([
+      message(2, { tenantId: 'acme' }),
+      message(3, { tenantId: 'globex' }),
+    ]);
+    await proxy.close();
+
+    // Assess
+    expect(batch.failed).toEqual([]);
+    const single = wire.find((w) => w.target === 'AmazonSQS.SendMessage');
+    expect(single?.body).toMatchObject({ MessageGroupId: 'acme' });
+    const entries = wire.find((w) => w.target === 'AmazonSQS.SendMessageBatch')?.body.Entries;
+    expect(entries).toEqual([
+      expect.objectContaining({ MessageGroupId: 'acme' }),
+      expect.objectContaining({ MessageGroupId: 'globex' }),
+    ]);
+    expect(await keysOn(queueUrl)).toEqual(['key-1', 'key-2', 'key-3']);
+  });
+});
+
 describe('enqueue', () => {
   it('sends one message whose body parses back as the normalized message', async () => {
     // Prepare
