@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { type LocalApiGateway, startLocalApiGateway } from './api-gateway';
 import { loadOrCreateLocalIssuer } from './jwt';
 import { startKmsStandIn } from './kms-stand-in';
 import { type Poller, type SqsHandler, startPoller } from './poller';
@@ -20,6 +19,7 @@ import {
 import { SES_STAND_IN_ACCOUNT, startSesStandIn } from './ses-stand-in';
 import { createTable } from './table';
 import { startWebhookReceiver } from './webhook-receiver';
+import { DEFAULT_DISPATCHERS, startWorkers } from './workers';
 
 /** `.local/stack.json` (docs/design.md §16 Local stack): where every part of the running stack is. */
 export interface StackInfo {
@@ -55,6 +55,10 @@ export interface LocalStackOptions {
   dir: string;
   env?: NodeJS.ProcessEnv;
   log?: (line: string) => void;
+  /** Aborted when the stack is stopped while it starts: start-up stops at the next step. */
+  signal?: AbortSignal;
+  /** How many dispatcher worker processes poll the queue (default 5, the stack's maximum concurrency). */
+  dispatchers?: number;
 }
 
 /** `.local/` at the top of the repository, or LOCAL_STACK_DIR (tests run a stack in a temp folder). */
@@ -94,6 +98,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const up = async <T extends LocalService>(name: string, start: Promise<T>): Promise<T> => {
       const service = await start;
       started.push(service);
+      options.signal?.throwIfAborted();
       log(`  ${name.padEnd(22)} ${service.url}`);
       return service;
     };
@@ -183,33 +188,23 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailerLocal',
     });
-    const dispatcher = (await import('../../functions/dispatcher/handler')).handler as SqsHandler;
-    const configApi = (await import('../../functions/config-api/handler')).handler;
     const notifier = (await import('../../functions/notifier/handler')).handler as SqsHandler;
 
     const issuer = await loadOrCreateLocalIssuer(join(options.dir, 'jwt-key.json'));
-    const gateway: LocalApiGateway = await startLocalApiGateway({
-      handler: configApi,
-      verify: issuer.verify,
-      port: await port('api'),
-      timeoutMs: INVOCATION_TIMEOUT_MS,
-    });
-    started.push({ close: () => gateway.close() });
-    log(`  ${'config API'.padEnd(22)} ${gateway.url}`);
-
     const listeners: BatchListener[] = [];
-    const poller: Poller = startPoller({
-      sqs,
-      queueUrl: queues.queueUrl,
-      queueArn: queues.queueArn,
-      handler: dispatcher,
+    const { apiUrl } = await startWorkers({
+      dispatchers: options.dispatchers ?? DEFAULT_DISPATCHERS,
+      queue: queues,
+      apiPort: await port('api'),
+      keyFile: join(options.dir, 'jwt-key.json'),
       timeoutMs: INVOCATION_TIMEOUT_MS,
       onBatch: async (records, failed) => {
         for (const listener of listeners) await listener(records, failed);
       },
-      onError: (error) => log(`  poller: ${error instanceof Error ? error.message : String(error)}`),
+      log,
+      started,
+      ...(options.signal && { signal: options.signal }),
     });
-    started.push({ close: () => poller.stop() });
     // Alerts leave through their own queue and notifier, as in AWS: a slow webhook never holds up mail.
     const alertPoller: Poller = startPoller({
       sqs,
@@ -220,12 +215,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onError: (error) => log(`  alert poller: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push({ close: () => alertPoller.stop() });
-    log(
-      `  ${'SQS poller'.padEnd(22)} batches of 10 → dispatcher (deadline ${INVOCATION_TIMEOUT_MS / 1000} s)`,
-    );
 
     const info: StackInfo = {
-      apiUrl: gateway.url,
+      apiUrl,
       queueUrl: queues.queueUrl,
       dlqUrl: queues.dlqUrl,
       sesUrl: ses.url,

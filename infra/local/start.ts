@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole pipeline on this machine, no AWS account. `npm start -- --no-demo` skips the demo.
+ * `npm start`: the whole pipeline on this machine, no AWS account. `npm start -- --no-demo` skips the demo;
+ * `--dispatchers N` sets how many dispatcher worker processes poll the queue (default 5).
  * Ports: LOCAL_*_PORT (see ports.ts); `TENANT_SMTP_ALLOW_PRIVATE=0` keeps the production network guard.
  */
 import { join, relative } from 'node:path';
@@ -15,11 +16,23 @@ import {
 } from './demo';
 import { PortError } from './ports';
 import { type LocalStack, localDir, type StackInfo, startLocalStack } from './stack';
+import { DEFAULT_DISPATCHERS } from './workers';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { 'no-demo': { type: 'boolean', default: false } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      'no-demo': { type: 'boolean', default: false },
+      dispatchers: { type: 'string', default: String(DEFAULT_DISPATCHERS) },
+    },
+    strict: true,
+  });
+  const dispatchers = Number(values.dispatchers);
+  if (!Number.isInteger(dispatchers) || dispatchers < 1 || dispatchers > 50) {
+    say(`--dispatchers must be a whole number from 1 to 50 (got ${values.dispatchers})`);
+    process.exit(2);
+  }
   const started = Date.now();
   const dir = localDir();
 
@@ -27,9 +40,11 @@ async function main(): Promise<void> {
   // every server and removes stack.json, rather than killing the process with them half up.
   let startup: Promise<LocalStack | undefined> = Promise.resolve(undefined);
   let stopping = false;
+  const starting = new AbortController();
   const stop = async (why: string, code = 0) => {
     if (stopping) return;
     stopping = true;
+    starting.abort(new Error('stopped while starting'));
     say(`\n${why}: stopping the local stack…`);
     await (await startup)?.close();
     say('stopped; every port is free again.');
@@ -39,14 +54,16 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
   say('tenant-mailer local stack: starting on 127.0.0.1');
-  startup = startLocalStack({ dir, log: say }).catch((error: unknown) => {
-    if (!stopping) {
-      say();
-      say(`could not start the local stack: ${explain(error)}`);
-      process.exitCode = 1;
-    }
-    return undefined;
-  });
+  startup = startLocalStack({ dir, log: say, dispatchers, signal: starting.signal }).catch(
+    (error: unknown) => {
+      if (!stopping) {
+        say();
+        say(`could not start the local stack: ${explain(error)}`);
+        process.exitCode = 1;
+      }
+      return undefined;
+    },
+  );
   const stack = await startup;
   if (stack === undefined || stopping) return;
   const { info } = stack;

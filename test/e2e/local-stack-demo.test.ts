@@ -29,10 +29,10 @@ describe('npm start (demo)', () => {
 
   beforeAll(async () => {
     stack = await spawnLocalStack({ demo: true });
-    info = await stack.ready(30_000);
+    info = await stack.ready(60_000);
     const table = await stack.waitForOutput(TABLE, 40_000);
     rows = table.slice(1, 4).map(parseRow);
-  }, 75_000);
+  }, 105_000);
 
   afterAll(async () => {
     await stack?.dispose();

@@ -42,7 +42,7 @@ describe('npm start -- --no-demo', () => {
 
   beforeAll(async () => {
     stack = await spawnLocalStack({ demo: false });
-    info = await stack.ready(30_000);
+    info = await stack.ready(60_000);
     sqs = new SQSClient({
       endpoint: info.endpoints.sqs,
       region: 'us-east-1',
@@ -51,7 +51,7 @@ describe('npm start -- --no-demo', () => {
     });
     producer = createProducer({ sqs, queueUrl: info.queueUrl });
     adminToken = await mintToken(stack.dir, 'e2e-platform', true);
-  }, 40_000);
+  }, 70_000);
 
   afterAll(async () => {
     sqs?.destroy();

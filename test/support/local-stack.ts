@@ -74,9 +74,16 @@ function canListen(port: number): Promise<boolean> {
   });
 }
 
-/** Spawns what `npm start` runs (`node … infra/local/start.ts [--no-demo]`) in a fresh temp folder on free ports. */
-export async function spawnLocalStack(options: { demo: boolean }): Promise<LocalStackProcess> {
-  const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-e2e-'));
+/**
+ * Spawns what `npm start` runs (`node … infra/local/start.ts [--no-demo] [args…]`) on free ports, in a fresh
+ * temp folder or in `dir` (a restart over the state a previous stack left there).
+ */
+export async function spawnLocalStack(options: {
+  demo: boolean;
+  args?: string[];
+  dir?: string;
+}): Promise<LocalStackProcess> {
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tenant-mailer-e2e-'));
   const ports = await stablePorts();
   const args = [
     '--disable-warning=ExperimentalWarning',
@@ -84,6 +91,7 @@ export async function spawnLocalStack(options: { demo: boolean }): Promise<Local
     'tsx',
     'infra/local/start.ts',
     ...(options.demo ? [] : ['--no-demo']),
+    ...(options.args ?? []),
   ];
   const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
@@ -244,6 +252,20 @@ export function descendants(pid: number): number[] {
       found.push(child);
       queue.push(child);
     }
+  }
+  return found;
+}
+
+/**
+ * The stack's worker processes below `pid`, by the argument that names them in `ps`
+ * (`--dispatcher-worker=<n>`, `--config-api-worker`) → pid.
+ */
+export function workerProcesses(pid: number): Map<string, number> {
+  const below = new Set(descendants(pid));
+  const found = new Map<string, number>();
+  for (const line of execFileSync('ps', ['-A', '-o', 'pid=,args='], { encoding: 'utf8' }).split('\n')) {
+    const match = /^\s*(\d+)\s.*\s(--dispatcher-worker=\d+|--config-api-worker)(\s|$)/.exec(line);
+    if (match?.[1] && match[2] && below.has(Number(match[1]))) found.set(match[2], Number(match[1]));
   }
   return found;
 }
