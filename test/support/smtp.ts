@@ -107,6 +107,8 @@ export interface SmtpServerMode {
   dataEnd?: string;
   /** Take the whole message, then drop the connection without replying. */
   dropAfterDot?: boolean;
+  /** A tarpit: before replying to the final ".", wait until this settles (the test releases it). */
+  holdReply?: () => Promise<void>;
   /** Offer only AUTH LOGIN (a challenge per step) instead of PLAIN and LOGIN. */
   loginOnly?: boolean;
   /** Put the password the client sent into the 535 reply (a hostile server), to test redaction. */
@@ -190,14 +192,18 @@ export class SmtpTestServers {
             callback(replyError(mode.dataEnd));
             return;
           }
-          received.push({
-            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-            to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
-            raw: Buffer.concat(chunks),
-            user: typeof session.user === 'string' ? session.user : undefined,
-            secure: session.secure,
-          });
-          callback(null, '2.0.0 Ok: queued as TEST1');
+          const accept = () => {
+            received.push({
+              from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+              to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+              raw: Buffer.concat(chunks),
+              user: typeof session.user === 'string' ? session.user : undefined,
+              secure: session.secure,
+            });
+            callback(null, '2.0.0 Ok: queued as TEST1');
+          };
+          if (mode.holdReply) void mode.holdReply().then(accept);
+          else accept();
         });
       },
     };
