@@ -34,8 +34,13 @@ export class PlatformMail extends Construct {
     super(scope, id);
     this.configurationSet = new ses.ConfigurationSet(this, 'ConfigurationSet', {
       reputationMetrics: true,
-      suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
     });
+    // SES's account-level suppression list is shared by every tenant: one tenant's bounce would silently
+    // block another tenant's mail to the same address. Our sends override it with an empty list of
+    // reasons; each tenant keeps its own list instead (docs/design.md §19). The L2 construct has no
+    // "none", so the property is set on the CloudFormation resource.
+    const cfn = this.configurationSet.node.defaultChild as ses.CfnConfigurationSet;
+    cfn.addPropertyOverride('SuppressionOptions.SuppressedReasons', []);
     const name = this.configurationSet.configurationSetName;
     this.configurationSet.addEventDestination('CloudWatch', {
       destination: ses.EventDestination.cloudWatchDimensions([

@@ -192,6 +192,12 @@ describe('SES', () => {
     });
   });
 
+  it("turns off SES's account-level suppression for the configuration set's sends (tenants keep their own lists)", () => {
+    s.template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+      SuppressionOptions: { SuppressedReasons: [] },
+    });
+  });
+
   it('creates the platform identity from context with the configuration set and exports its DKIM records', () => {
     s.template.hasResourceProperties('AWS::SES::EmailIdentity', {
       EmailIdentity: 'platform.example',
