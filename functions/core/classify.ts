@@ -129,7 +129,8 @@ export function isFinalRefusal(r: RecipientRefusal): boolean {
   return classifyRecipientRefusal(r) === 'recipient-rejected';
 }
 
-function isTlsFailure(code: string | undefined, text: string): boolean {
+/** Whether a Node/nodemailer error code or text is a TLS (certificate, handshake) failure. */
+export function isTlsFailure(code: string | undefined, text: string): boolean {
   return (code !== undefined && (TLS_CODES.has(code) || /^ERR_(TLS|SSL)_/.test(code))) || TLS_TEXT.test(text);
 }
 
