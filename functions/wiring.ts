@@ -10,12 +10,12 @@ import { createNotifyStore } from './adapters/dynamo-notify';
 import { createDynamoStore } from './adapters/dynamo-store';
 import { createSuppressionStore } from './adapters/dynamo-suppressions';
 import { createKmsCipher } from './adapters/kms-cipher';
-import { createKmsCredentials } from './adapters/kms-credentials';
 import { buildMime } from './adapters/mime';
 import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
 import { createQueueAdapter } from './adapters/queue';
 import { createSesDomains, type SesDomains } from './adapters/ses-domains';
 import { createSesSender } from './adapters/ses-sender';
+import { createOAuthTokens, createTenantCredentials } from './adapters/smtp-credentials';
 import {
   createTenantSmtpSender,
   type SenderLogger,
@@ -25,6 +25,7 @@ import type { AlertEmitter } from './core/alerts';
 import type {
   MailQueue,
   MimeBuilder,
+  OAuthTokens,
   PasswordCipher,
   SesSender,
   Store,
@@ -70,8 +71,9 @@ export function guardFrom(settings: Settings): NetworkGuard {
 }
 
 /**
- * The tenant SMTP sender, guarded at connect time by `guard`; KMS decrypts (and caches per container)
- * the stored password through `cipher` when the sender opens a connection.
+ * The tenant SMTP sender, guarded at connect time by `guard`. When it opens a connection, KMS decrypts
+ * (and caches per container) the stored password through `cipher`, or the token client fetches (and
+ * caches) an OAuth2 access token, storing a rotated refresh token back.
  */
 export function tenantSmtpFrom(
   settings: Settings,
@@ -85,12 +87,23 @@ export function tenantSmtpFrom(
 ): TenantSmtpSender {
   return createTenantSmtpSender({
     vet: options.guard.vet,
-    credentials: createKmsCredentials(options.cipher),
+    credentials: createTenantCredentials({
+      cipher: options.cipher,
+      store: storeFrom(settings, options.clock),
+      clock: options.clock,
+      allowPrivate: settings.allowPrivateSmtp,
+      logger: options.logger,
+    }),
     clock: options.clock,
     allowInsecure: settings.allowPrivateSmtp,
     logger: options.logger,
     ...(options.timeouts !== undefined && { timeouts: options.timeouts }),
   });
+}
+
+/** The config API's OAuth2 port (token URLs vetted on PUT, unsaved configs tested). */
+export function oauthTokensFrom(settings: Settings, clock: Clock): OAuthTokens {
+  return createOAuthTokens({ clock, allowPrivate: settings.allowPrivateSmtp });
 }
 
 export function sesFrom(settings: Settings): SesSender {

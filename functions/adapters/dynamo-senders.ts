@@ -1,4 +1,4 @@
-import { DeleteCommand, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SenderConfig } from '../core/types';
 import { conditional, conditionHeld, type DynamoStoreOptions } from './dynamo-conditions';
 import { domainPk, OWNER_SK, SENDER_SK, senderFromItem, senderToItem, tenantPk } from './dynamo-items';
@@ -43,6 +43,30 @@ export async function getSender(
     }),
   );
   return out.Item ? senderFromItem(tenantId, out.Item) : null;
+}
+
+/**
+ * Replaces the OAuth2 refresh token ciphertext of SENDER (the provider rotated it) if it is still at
+ * `configVersion` with a stored refresh token; the version does not change. False when the config moved on.
+ */
+export async function replaceRefreshToken(
+  { doc, tableName }: DynamoStoreOptions,
+  tenantId: string,
+  configVersion: number,
+  ciphertext: string,
+): Promise<boolean> {
+  return conditionHeld(() =>
+    doc.send(
+      new UpdateCommand({
+        TableName: tableName,
+        Key: { pk: tenantPk(tenantId), sk: SENDER_SK },
+        UpdateExpression: 'SET smtp.oauth2.refreshTokenCiphertext = :c',
+        ConditionExpression: '#v = :v AND attribute_exists(smtp.oauth2.refreshTokenCiphertext)',
+        ExpressionAttributeNames: { '#v': 'version' },
+        ExpressionAttributeValues: { ':v': configVersion, ':c': ciphertext },
+      }),
+    ),
+  );
 }
 
 /** Claims a sender domain for a tenant; succeeds when it is free or already this tenant's. */

@@ -2,7 +2,14 @@ import type { Store } from '../core/ports';
 import type { DynamoStoreOptions } from './dynamo-conditions';
 import { claimProbe, loadTenant, resetHealth, writeHealth } from './dynamo-health';
 import { createMessageStore } from './dynamo-messages';
-import { claimDomain, domainOwner, getSender, putSender, releaseDomain } from './dynamo-senders';
+import {
+  claimDomain,
+  domainOwner,
+  getSender,
+  putSender,
+  releaseDomain,
+  replaceRefreshToken,
+} from './dynamo-senders';
 
 export type { DynamoStoreOptions } from './dynamo-conditions';
 
@@ -20,6 +27,8 @@ export function createDynamoStore(table: DynamoStoreOptions): Store {
     resetHealth: (tenantId, configVersion) => resetHealth(table, tenantId, configVersion),
     putSender: (config, expectedVersion) => putSender(table, config, expectedVersion),
     getSender: (tenantId) => getSender(table, tenantId),
+    replaceRefreshToken: (tenantId, configVersion, ciphertext) =>
+      replaceRefreshToken(table, tenantId, configVersion, ciphertext),
     claimDomain: (name, tenantId) => claimDomain(table, name, tenantId),
     releaseDomain: (name, tenantId) => releaseDomain(table, name, tenantId),
     domainOwner: (name) => domainOwner(table, name),

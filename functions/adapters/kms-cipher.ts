@@ -1,6 +1,6 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CredentialsError } from '../core/errors';
-import type { DecryptOptions, PasswordCipher } from '../core/ports';
+import type { DecryptOptions, PasswordCipher, SecretPurpose } from '../core/ports';
 import type { Clock } from '../core/types';
 
 /** The cache bound (docs/design.md §8 KMS): a decrypted password lives at most 15 minutes in a container. */
@@ -30,8 +30,8 @@ interface CacheEntry {
 }
 
 /** Binds the ciphertext to its tenant: KMS refuses it under any other tenantId. */
-function contextFor(tenantId: string): Record<string, string> {
-  return { tenantId, purpose: 'smtp-password' };
+function contextFor(tenantId: string, purpose: SecretPurpose = 'smtp-password'): Record<string, string> {
+  return { tenantId, purpose };
 }
 
 /**
@@ -68,13 +68,17 @@ export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
   // Keyed by tenant AND ciphertext, so a ciphertext copied to another tenant never hits a cached plaintext.
   const cache = new Map<string, CacheEntry>();
 
-  async function encryptPassword(tenantId: string, plaintext: string): Promise<string> {
+  async function encryptPassword(
+    tenantId: string,
+    plaintext: string,
+    purpose?: SecretPurpose,
+  ): Promise<string> {
     try {
       const out = await kms.send(
         new EncryptCommand({
           KeyId: keyId,
           Plaintext: Buffer.from(plaintext, 'utf8'),
-          EncryptionContext: contextFor(tenantId),
+          EncryptionContext: contextFor(tenantId, purpose),
         }),
       );
       if (!out.CiphertextBlob)
@@ -89,7 +93,12 @@ export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
   const timedOut = (tenantId: string): CredentialsError =>
     new CredentialsError(`KMS Decrypt for tenant ${tenantId} timed out`, 'TimeoutError');
 
-  async function callDecrypt(tenantId: string, ciphertextB64: string, deadline?: number): Promise<string> {
+  async function callDecrypt(
+    tenantId: string,
+    ciphertextB64: string,
+    deadline?: number,
+    purpose?: SecretPurpose,
+  ): Promise<string> {
     const callEnd = clock.now() + callTimeoutMs;
     const signal = AbortSignal.timeout(
       msUntil(deadline === undefined ? callEnd : Math.min(deadline, callEnd)),
@@ -98,7 +107,7 @@ export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
       const command = new DecryptCommand({
         KeyId: keyId,
         CiphertextBlob: Buffer.from(ciphertextB64, 'base64'),
-        EncryptionContext: contextFor(tenantId),
+        EncryptionContext: contextFor(tenantId, purpose),
       });
       // The request itself ends at the first caller's deadline (or the call timeout): a hung connection does not linger.
       const out = await kms.send(command, { abortSignal: signal });
@@ -125,10 +134,11 @@ export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
     ciphertextB64: string,
     opts: DecryptOptions = {},
   ): Promise<string> {
-    const { deadline } = opts;
+    const { deadline, purpose } = opts;
     if (deadline !== undefined && msUntil(deadline) <= 0) return Promise.reject(timedOut(tenantId));
-    if (ttlMs === 0) return within(callDecrypt(tenantId, ciphertextB64, deadline), tenantId, deadline);
-    const cacheKey = `${tenantId}\u0000${ciphertextB64}`;
+    if (ttlMs === 0)
+      return within(callDecrypt(tenantId, ciphertextB64, deadline, purpose), tenantId, deadline);
+    const cacheKey = `${tenantId}\u0000${purpose ?? 'smtp-password'}\u0000${ciphertextB64}`;
     const now = clock.now();
     const hit = cache.get(cacheKey);
     if (hit && hit.expiresAt > now) {
@@ -139,7 +149,7 @@ export function createKmsCipher(options: KmsCipherOptions): PasswordCipher {
     }
     cache.delete(cacheKey);
     // The promise itself is cached, so concurrent decrypts of one ciphertext make one KMS call.
-    const plaintext = callDecrypt(tenantId, ciphertextB64, deadline);
+    const plaintext = callDecrypt(tenantId, ciphertextB64, deadline, purpose);
     const entry: CacheEntry = { expiresAt: now + ttlMs, plaintext };
     cache.set(cacheKey, entry);
     plaintext.catch(() => {

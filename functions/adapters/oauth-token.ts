@@ -1,4 +1,5 @@
 import { classifySmtpFailure, isTlsFailure } from '../core/classify';
+import { DnsFailureError, HostRefusedError } from '../core/errors';
 import {
   classifyTokenFailure,
   isTokenGrant,
@@ -11,11 +12,10 @@ import {
   tokenUrlProblem,
   tokenUsableUntil,
 } from '../core/oauth2';
+import type { HostGuard, VettedTarget } from '../core/ports';
 import type { Clock, FailureRecord } from '../core/types';
 import { urlPort } from '../core/url';
-import { DnsFailureError, HostRefusedError } from './errors';
 import { guardedPost } from './guarded-http';
-import type { NetworkGuard, VettedTarget } from './network-guard';
 
 /** The token request must end within this (connect, TLS, answer). */
 export const TOKEN_TIMEOUT_MS = 5_000;
@@ -59,7 +59,7 @@ export interface TokenLogger {
 }
 
 export interface OAuthTokenClientOptions {
-  guard: Pick<NetworkGuard, 'vet'>;
+  guard: HostGuard;
   clock: Clock;
   /** `TENANT_SMTP_ALLOW_PRIVATE=1`: http: token URLs too (the guard itself opens private addresses). */
   allowInsecure?: boolean;
@@ -227,7 +227,7 @@ export function createOAuthTokenClient(options: OAuthTokenClientOptions): OAuthT
       return { ok: true, accessToken: cached.accessToken };
     }
     const request = shared(subject);
-    if (opts.deadline === undefined) return request;
+    if (opts.deadline === undefined || !Number.isFinite(opts.deadline)) return request;
     // This caller stops waiting at its deadline; the shared request goes on for the others.
     const left = Math.max(0, opts.deadline - clock.now());
     let timer: NodeJS.Timeout | undefined;

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import type tls from 'node:tls';
 import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
-import { CredentialsError } from '../core/errors';
+import { CredentialsError, TokenFailureError } from '../core/errors';
 import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
 import type { Clock, SmtpErrorInfo } from '../core/types';
 import { type ConnectionSlot, createConnector, type VetHost } from './tenant-smtp-socket';
@@ -48,13 +48,17 @@ export async function credentialOf(
   const timeout = new Promise<SmtpErrorInfo>((resolve) => {
     if (Number.isFinite(waitMs)) timer = setTimeout(() => resolve(late), waitMs);
   });
-  const asked = credentials.credentialFor(target, { deadline }).catch(
-    (err: unknown): SmtpErrorInfo => ({
+  const asked = credentials.credentialFor(target, { deadline }).catch((err: unknown): SmtpErrorInfo => {
+    if (err instanceof TokenFailureError) {
+      const { failure } = err;
+      return { phase: 'TOKEN', code: failure.code, message: failure.message, failure };
+    }
+    return {
       phase: 'DECRYPT',
       code: err instanceof CredentialsError ? err.code : 'ECREDENTIALS',
       message: 'the SMTP credentials could not be obtained',
-    }),
-  );
+    };
+  });
   try {
     return await Promise.race([asked, timeout]);
   } finally {
@@ -66,9 +70,21 @@ export function isFailure(value: SmtpCredential | SmtpErrorInfo): value is SmtpE
   return 'phase' in value;
 }
 
-/** The secrets a credential holds, for the redactor. */
+/** The secrets a credential holds, for the redactor (XOAUTH2's initial response holds the token too). */
 export function secretsOf(credential: SmtpCredential): { user: string; secrets: string[] } {
-  return { user: credential.user, secrets: [credential.pass] };
+  if (credential.type === 'password') return { user: credential.user, secrets: [credential.pass] };
+  const xoauth2 = `user=${credential.user}\x01auth=Bearer ${credential.accessToken}\x01\x01`;
+  return {
+    user: credential.user,
+    secrets: [credential.accessToken, Buffer.from(xoauth2, 'utf8').toString('base64')],
+  };
+}
+
+/** nodemailer's `auth` for a credential: a password login, or XOAUTH2 with the token as given. */
+function authOf(credential: SmtpCredential): SMTPPoolOptions['auth'] {
+  return credential.type === 'password'
+    ? { user: credential.user, pass: credential.pass }
+    : { type: 'OAuth2', user: credential.user, accessToken: credential.accessToken };
 }
 
 /**
@@ -110,7 +126,7 @@ export function transportOptions(
     requireTLS: security === 'starttls',
     ignoreTLS: security === 'none',
     ...(basics.name !== undefined && { name: basics.name }),
-    auth: { user: credential.user, pass: credential.pass },
+    auth: authOf(credential),
     // Credentials are configured, so authenticate even if the server does not advertise AUTH.
     forceAuth: true,
     tls: tlsOptions,

@@ -40,6 +40,14 @@ interface Pool {
   redact: (text: string) => string;
 }
 
+/** What runs over a connection of its own (a check, or one test message). */
+type OwnConnectionWork<T> = (
+  transport: AnyTransport,
+  slot: ConnectionSlot,
+  redact: (text: string) => string,
+  call: Call,
+) => Promise<T>;
+
 /** When a call began, until when it may run, and how it answers a failure before any connection. */
 interface Call {
   started: number;
@@ -56,7 +64,17 @@ function newSlot(deadline = Number.POSITIVE_INFINITY): ConnectionSlot {
 
 function redactorFor(credential: SmtpCredential): (text: string) => string {
   const { user, secrets } = secretsOf(credential);
-  return redactor(user, secrets[0] ?? '');
+  const each = secrets.map((secret) => redactor(user, secret));
+  return (text) => each.reduce((out, redact) => redact(out), text);
+}
+
+/**
+ * The server refused an XOAUTH2 login (a 535, or a 334 challenge then 535): the access token may have
+ * been revoked or expired early. The credentials port has dropped it; the call tries once more with a
+ * fresh one (a second refusal stands: class `auth`).
+ */
+function refusedToken(outcome: SmtpSendOutcome | SmtpVerifyOutcome): boolean {
+  return !outcome.ok && outcome.error.phase === 'AUTH' && outcome.error.command === 'AUTH XOAUTH2';
 }
 
 /**
@@ -227,8 +245,7 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
     return isFailure(credential) ? credential : openPool(target, credential);
   }
 
-  async function send(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
-    const call = startCall(opts);
+  async function sendAttempt(target: SmtpTarget, mail: OutgoingMail, call: Call): Promise<SmtpSendOutcome> {
     const pool = await poolFor(target, call);
     if (!('transport' in pool)) return failedSend(call, pool);
     const outcome = await transmit(pool.transport, pool.slot, pool.redact, mail, call, now);
@@ -240,18 +257,29 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
     return outcome;
   }
 
+  async function send(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
+    const call = startCall(opts);
+    const outcome = await sendAttempt(target, mail, call);
+    // The refused token is forgotten already (afterFailure): one more try with a fresh one.
+    return refusedToken(outcome) ? sendAttempt(target, mail, call) : outcome;
+  }
+
   /** Runs `work` over a transport of its own (no pool), timeouts clipped to the call's deadline. */
   async function withOwnConnection<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
     target: SmtpTarget,
     opts: SmtpCallOptions,
-    work: (
-      transport: AnyTransport,
-      slot: ConnectionSlot,
-      redact: (text: string) => string,
-      call: Call,
-    ) => Promise<T>,
+    work: OwnConnectionWork<T>,
   ): Promise<T | SmtpSendOutcome> {
     const call = startCall(opts);
+    const outcome = await ownConnectionAttempt(target, call, work);
+    return refusedToken(outcome) ? ownConnectionAttempt(target, call, work) : outcome;
+  }
+
+  async function ownConnectionAttempt<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
+    target: SmtpTarget,
+    call: Call,
+    work: OwnConnectionWork<T>,
+  ): Promise<T | SmtpSendOutcome> {
     const credential = await prepare(target, call);
     if (isFailure(credential)) return failedSend(call, credential);
     const remaining = call.deadline - now();

@@ -6,7 +6,7 @@ import type { NotifyStore } from '../adapters/dynamo-notify';
 import type { SecretCipher } from '../adapters/kms-secrets';
 import type { SesDomains } from '../adapters/ses-domains';
 import type { WebhookPoster } from '../adapters/webhook';
-import type { HostGuard, MimeBuilder, PasswordCipher, Store } from '../core/ports';
+import type { HostGuard, MimeBuilder, OAuthTokens, PasswordCipher, Store } from '../core/ports';
 import type { SuppressionStore } from '../core/suppression';
 import type { Clock } from '../core/types';
 import type { SmtpTester } from './smtp-test';
@@ -65,6 +65,8 @@ export interface ConfigApiDeps {
   smtp: SmtpTester;
   /** Builds the test message (`sendTo`). */
   mime: MimeBuilder;
+  /** OAuth2: token URLs vetted on PUT, unsaved OAuth2 configs logged in by the test endpoint. */
+  tokens?: OAuthTokens;
   logger: ApiLogger;
   clock: Clock;
   /** `TENANT_SMTP_ALLOW_PRIVATE=1`: `security: "none"` accepted (the guard opens private hosts itself). */

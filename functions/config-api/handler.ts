@@ -8,6 +8,7 @@ import {
   domainAdaptersFrom,
   guardFrom,
   mime,
+  oauthTokensFrom,
   storeFrom,
   suppressionsFrom,
   tenantSmtpFrom,
@@ -35,7 +36,9 @@ function buildApi(): ConfigApiHandler {
     suppressions: suppressionsFrom(settings, clock),
     cipher,
     guard,
-    // A stored config's password is decrypted when the test connects; a typed one comes per call.
+    tokens: oauthTokensFrom(settings, clock),
+    // A stored config's password is decrypted (its OAuth2 token fetched) when the test connects; a
+    // typed one comes per call.
     smtp: tenantSmtpFrom(settings, {
       guard,
       cipher,

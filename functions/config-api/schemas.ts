@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DELIVERY_EVENT_TYPES } from '../core/suppression';
-import { FAILURE_CLASSES, SMTP_PHASES } from '../core/types';
+import { FAILURE_CLASSES, FAILURE_HINTS, SMTP_PHASES } from '../core/types';
 import { ERROR_CODES } from './errors';
 
 /**
@@ -108,6 +108,8 @@ export type SenderView = z.infer<typeof senderViewSchema>;
 
 const failureClass = z.enum(FAILURE_CLASSES);
 const smtpPhase = z.enum(SMTP_PHASES);
+/** What the tenant's admin must do: `reconsent` (sign in again), `use-oauth2` (passwords are refused). */
+const failureHint = z.enum(FAILURE_HINTS);
 
 export const healthViewSchema = z.strictObject({
   state: z.enum(['healthy', 'unhealthy']),
@@ -122,6 +124,7 @@ export const healthViewSchema = z.strictObject({
       phase: smtpPhase,
       message: z.string(),
       responseCode: z.number().int().optional(),
+      hint: failureHint.optional(),
       at: isoTime,
     })
     .nullable(),
@@ -137,6 +140,7 @@ export const testResultSchema = z.discriminatedUnion('ok', [
     code: z.string(),
     phase: smtpPhase,
     message: z.string(),
+    hint: failureHint.optional(),
     durationMs: z.number().int().min(0),
   }),
 ]);

@@ -71,7 +71,7 @@ export function sameServer(a: Pick<SmtpServerFields, 'host' | 'port' | 'username
  */
 export function storedCiphertextFor(server: SmtpServerFields, stored: SenderConfig | null): string {
   const smtp = stored?.mode === 'smtp' ? stored.smtp : undefined;
-  if (!smtp || !sameServer(server, smtp)) {
+  if (!smtp?.passwordCiphertext || !sameServer(server, smtp)) {
     throw new UnprocessableError(
       'password-required',
       'a password is required: no stored password for this host, port and username',

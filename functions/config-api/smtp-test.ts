@@ -31,6 +31,7 @@ export function failedResult(info: SmtpErrorInfo, durationMs: number): TestResul
     code: record.code,
     phase: record.phase,
     message: record.message,
+    ...(record.hint !== undefined && { hint: record.hint }),
     durationMs: Math.max(0, Math.round(durationMs)),
   };
 }

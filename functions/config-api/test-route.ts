@@ -1,6 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { SmtpCredential, SmtpCredentials } from '../core/ports';
-import type { SenderConfig, SmtpSecurity } from '../core/types';
+import type { SenderConfig, SmtpSecurity, StoredOAuth2 } from '../core/types';
 import type { RouteContext } from './deps';
 import { RateLimitedError, UnprocessableError } from './errors';
 import { json, parseJsonBody, parseWith } from './http';
@@ -18,8 +18,8 @@ interface TestSubject {
   username: string;
   fromAddress: string;
   fromName?: string | undefined;
-  /** The password as typed (unsaved config), or the stored ciphertext to decrypt. */
-  secret: { password: string } | { ciphertext: string };
+  /** The password as typed (unsaved config), the stored ciphertext to decrypt, or the stored OAuth2 login. */
+  secret: { password: string } | { ciphertext: string } | { oauth2: StoredOAuth2 };
   sendTo: string | undefined;
 }
 
@@ -54,7 +54,7 @@ function subjectOf(raw: unknown, stored: SenderConfig | null): TestSubject {
     username: s.username,
     fromAddress: s.fromAddress,
     fromName: s.fromName,
-    secret: { ciphertext: s.passwordCiphertext },
+    secret: s.oauth2 ? { oauth2: s.oauth2 } : { ciphertext: s.passwordCiphertext ?? '' },
     sendTo: body.sendTo,
   };
 }
@@ -115,6 +115,7 @@ export async function testSenderRoute({
     security: subject.security,
     username: subject.username,
     ...('ciphertext' in subject.secret && { passwordCiphertext: subject.secret.ciphertext }),
+    ...('oauth2' in subject.secret && { oauth2: subject.secret.oauth2 }),
   };
   const typed: SmtpCredentials | undefined =
     'password' in subject.secret

@@ -62,6 +62,7 @@ export function healthView(health: HealthState | null, currentVersion: number): 
           phase: f.phase,
           message: f.message,
           ...(typeof f.responseCode === 'number' ? { responseCode: f.responseCode } : {}),
+          ...(f.hint !== undefined ? { hint: f.hint } : {}),
           at: f.at,
         }
       : null,

@@ -172,6 +172,7 @@ export function failureMessage(text: string): string {
 
 /** Classifies a tenant SMTP failure into the failure record of docs/design.md §9. */
 export function classifySmtpFailure(info: SmtpErrorInfo): FailureRecord {
+  if (info.failure) return info.failure;
   const response = info.response?.trim() || undefined;
   const reply = replyOf(info.responseCode, response, info.message);
   const basicAuthRefused = isBasicAuthRefused(reply.responseCode, response ?? info.message);

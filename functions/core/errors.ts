@@ -1,3 +1,5 @@
+import type { FailureRecord } from './types';
+
 /**
  * Errors the ports (core/ports.ts) may raise: adapters translate outside systems' errors into these
  * where they enter the project, so callers never see an SDK error class. Each names itself and keeps the
@@ -68,5 +70,18 @@ export class InvalidCursorError extends AdapterError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'InvalidCursorError';
+  }
+}
+
+/**
+ * The OAuth2 token endpoint gave no access token; `failure` is its classified record (phase `TOKEN`,
+ * secrets redacted).
+ */
+export class TokenFailureError extends AdapterError {
+  readonly failure: FailureRecord;
+  constructor(failure: FailureRecord, options?: ErrorOptions) {
+    super(failure.message, options);
+    this.name = 'TokenFailureError';
+    this.failure = failure;
   }
 }

@@ -1,5 +1,6 @@
+import type { OAuth2Secrets, OAuth2Settings } from './oauth2';
 import type { EventDlqReason } from './ses-events';
-import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSecurity } from './types';
+import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSecurity, StoredOAuth2 } from './types';
 
 export type * from './store-port';
 
@@ -26,13 +27,14 @@ export interface SmtpTarget {
   username: string;
   /** The stored KMS ciphertext the credentials port turns into a password (absent for an unsaved config). */
   passwordCiphertext?: string;
+  /** An OAuth2 login instead of a password: the credentials port fetches an access token with it. */
+  oauth2?: StoredOAuth2;
 }
 
-/**
- * What the sender logs in with. Tagged, so other kinds can join: the OAuth2 work adds
- * `{ type: 'oauth2'; user: string; accessToken: string }` (sent as XOAUTH2).
- */
-export type SmtpCredential = { type: 'password'; user: string; pass: string };
+/** What the sender logs in with: a password (AUTH PLAIN/LOGIN) or an OAuth2 access token (XOAUTH2). */
+export type SmtpCredential =
+  | { type: 'password'; user: string; pass: string }
+  | { type: 'oauth2'; user: string; accessToken: string };
 
 /**
  * Gives the sender a credential when it opens a connection, and nothing else ever holds it: the
@@ -111,20 +113,44 @@ export interface TenantSmtpSender {
 
 // ─── Cipher ───
 
+/** What a secret is for; part of its encryption context, so one kind never decrypts as another. */
+export type SecretPurpose = 'smtp-password' | 'smtp-oauth';
+
 export interface DecryptOptions {
   /** Epoch ms (injected clock) after which the caller no longer waits. */
   deadline?: number;
+  /** Default `smtp-password`; OAuth2 client secrets and refresh tokens are `smtp-oauth`. */
+  purpose?: SecretPurpose;
 }
 
-/** Tenant SMTP passwords, encrypted bound to their tenant. Failures throw CredentialsError. */
+/** Tenant SMTP secrets, encrypted bound to their tenant (and purpose). Failures throw CredentialsError. */
 export interface PasswordCipher {
-  /** Encrypts a tenant's SMTP password under the tenant's context; base64 ciphertext. */
-  encryptPassword(tenantId: string, plaintext: string): Promise<string>;
+  /** Encrypts a tenant's SMTP secret (its password unless `purpose` says otherwise); base64 ciphertext. */
+  encryptPassword(tenantId: string, plaintext: string, purpose?: SecretPurpose): Promise<string>;
   /**
    * Decrypts a stored ciphertext under the tenant's context; fails for another tenant's ciphertext.
    * With `deadline`, fails with CredentialsError code `TimeoutError` once it passes.
    */
   decryptPassword(tenantId: string, ciphertextB64: string, opts?: DecryptOptions): Promise<string>;
+}
+
+// ─── OAuth2 (the config API's side) ───
+
+/** What the config API needs of the OAuth2 token client. */
+export interface OAuthTokens {
+  /**
+   * Checks a token URL as a PUT does (its form, then the network guard on its host) without calling
+   * it; throws HostRefusedError or DnsFailureError.
+   */
+  vetUrl(url: string): Promise<unknown>;
+  /**
+   * A credentials port for an OAuth2 config typed into the test endpoint: the secrets as given, and a
+   * token cache of its own, so a token of an unsaved config never serves the stored one.
+   */
+  typedCredentials(
+    subject: { tenantId: string; configVersion: number; oauth2: OAuth2Settings },
+    secrets: OAuth2Secrets,
+  ): SmtpCredentials;
 }
 
 // ─── SES sender ───

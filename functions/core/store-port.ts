@@ -56,6 +56,11 @@ export interface TenantStore {
   putSender(config: SenderConfig, expectedVersion: number): Promise<void>;
   /** The config (consistent read), or null when the tenant never had one. */
   getSender(tenantId: string): Promise<SenderConfig | null>;
+  /**
+   * Replaces the stored OAuth2 refresh token (the provider rotated it) if the config is still at
+   * `configVersion`; the version does not change. False when the config moved on (a newer one wins).
+   */
+  replaceRefreshToken(tenantId: string, configVersion: number, ciphertext: string): Promise<boolean>;
   /** Claims a sender domain for a tenant; succeeds when it is free or already this tenant's. */
   claimDomain(name: string, tenantId: string): Promise<'claimed' | 'owned-by-other'>;
   /** Releases a domain only if `tenantId` owns it; false when it did not. */

@@ -1,4 +1,5 @@
 /** Shared vocabulary of the contract (docs/design.md). Pure types and constants, no I/O. */
+import type { OAuth2Settings, SendingLimits } from './oauth2';
 
 export const FAILURE_CLASSES = [
   'connection',
@@ -87,13 +88,23 @@ export function isFinalStatus(status: DeliveryStatus): boolean {
 export const DLQ_REASONS = ['validation', 'undeliverable', 'held-expired', 'idempotency-conflict'] as const;
 export type DlqReason = (typeof DLQ_REASONS)[number];
 
+/** An OAuth2 login as stored: the settings plus its secrets as KMS ciphertext (context purpose `smtp-oauth`). */
+export interface StoredOAuth2 extends OAuth2Settings {
+  clientSecretCiphertext: string;
+  /** refresh-token flow only; replaced in place (same config version) when the provider rotates it. */
+  refreshTokenCiphertext?: string;
+}
+
 export interface SmtpSettings {
   host: string;
   port: number;
   security: SmtpSecurity;
   username: string;
-  /** base64 KMS ciphertext; never the password itself. */
-  passwordCiphertext: string;
+  /** base64 KMS ciphertext; never the password itself. Exactly one of it and `oauth2` is set. */
+  passwordCiphertext?: string;
+  oauth2?: StoredOAuth2;
+  /** Sending limits configured for the tenant (the provider's defaults apply where unset). */
+  limits?: SendingLimits;
   fromAddress: string;
   fromName?: string;
 }
@@ -163,6 +174,8 @@ export interface SmtpErrorInfo {
   command?: string;
   response?: string;
   message: string;
+  /** Classified already where it happened (the token endpoint, phase `TOKEN`): taken as is. */
+  failure?: FailureRecord;
 }
 
 /** One recipient the tenant server refused at RCPT. */

@@ -49,9 +49,9 @@ export interface TenantSendInput {
  */
 export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput): Promise<TenantAttempt> {
   const { tenantId, config, owed } = input;
-  const { host, port, security, username, passwordCiphertext } = config.smtp;
+  const { host, port, security, username, passwordCiphertext, oauth2 } = config.smtp;
   const outcome = await deps.smtp.send(
-    { tenantId, configVersion: config.version, host, port, security, username, passwordCiphertext },
+    { tenantId, configVersion: config.version, host, port, security, username, passwordCiphertext, oauth2 },
     { from: config.smtp.fromAddress, to: allOf(owed), raw: input.raw },
     { deadline: input.deadline },
   );

@@ -55,6 +55,8 @@ export interface OAuthServer {
   forms: Record<string, string>[];
   /** Revokes every refresh token of the client (the admin withdrew consent). */
   revoke(clientId: string): void;
+  /** Adds a refresh token the client may use (the admin consented again). */
+  consent(clientId: string, refreshToken: string): void;
   /** Whether the refresh token is one the server would take now. */
   accepts(clientId: string, refreshToken: string): boolean;
   close(): Promise<void>;
@@ -144,6 +146,7 @@ export async function startOAuthServer(options: OAuthServerOptions): Promise<OAu
     tokenRequests: () => requests,
     forms,
     revoke: (clientId) => valid.get(clientId)?.clear(),
+    consent: (clientId, refreshToken) => valid.get(clientId)?.add(refreshToken),
     accepts: (clientId, refreshToken) => valid.get(clientId)?.has(refreshToken) === true,
     close: () => closeServer(server),
   };
