@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { OAUTH2_FLOWS, OAUTH2_PROVIDERS } from '../core/oauth2';
 import { DELIVERY_EVENT_TYPES } from '../core/suppression';
 import { FAILURE_CLASSES, FAILURE_HINTS, SMTP_PHASES } from '../core/types';
 import { ERROR_CODES } from './errors';
@@ -28,13 +29,37 @@ const isoTime = z.iso.datetime();
 export const smtpSecuritySchema = z.enum(['tls', 'starttls', 'none']);
 export const fallbackSchema = z.enum(['platform', 'hold']);
 
+/** An OAuth2 login (docs/design.md, OAuth2). Secrets omitted: keep the stored ones (same provider, URL, client). */
+const oauth2Input = z.strictObject({
+  provider: z.enum(OAUTH2_PROVIDERS),
+  flow: z.enum(OAUTH2_FLOWS),
+  clientId: z.string().min(1).max(256),
+  clientSecret: z.string().min(1).max(2048).optional(),
+  /** refresh-token flow only. */
+  refreshToken: z.string().min(1).max(8192).optional(),
+  /** microsoft only: the Entra tenant id or one of its domains. */
+  directoryId: z.string().min(1).max(253).optional(),
+  /** custom only. */
+  tokenUrl: z.string().min(1).max(2048).optional(),
+  scope: z.string().min(1).max(1024).optional(),
+});
+
+/** `perMinute` counts messages, `perDay` recipients; the provider's default applies where unset. */
+const limitsSchema = z.strictObject({
+  perMinute: z.number().int().min(1).max(100_000).optional(),
+  perDay: z.number().int().min(1).max(10_000_000).optional(),
+});
+
 const smtpInput = z.strictObject({
-  host: z.string().min(1).max(253).regex(HOST, 'must be a host name or an IP address'),
-  port: z.number().int().min(1).max(65535),
-  security: smtpSecuritySchema,
+  /** host, port and security may be omitted with a microsoft or google oauth2 login (its defaults). */
+  host: z.string().min(1).max(253).regex(HOST, 'must be a host name or an IP address').optional(),
+  port: z.number().int().min(1).max(65535).optional(),
+  security: smtpSecuritySchema.optional(),
   username: headerText(256),
-  /** Omitted: keep the stored one (only when host, port and username are unchanged). */
+  /** Omitted (and no oauth2): keep the stored one (only when host, port and username are unchanged). */
   password: z.string().min(1).max(1024).optional(),
+  oauth2: oauth2Input.optional(),
+  limits: limitsSchema.optional(),
   fromAddress: email,
   fromName: headerText(256).optional(),
 });
@@ -70,6 +95,8 @@ export const storedTestBodySchema = z.strictObject({ sendTo });
 export const smtpTestBodySchema = smtpPutSchema.extend({ sendTo });
 export const testBodySchema = z.union([storedTestBodySchema, smtpTestBodySchema]);
 export type SmtpTestBody = z.infer<typeof smtpTestBodySchema>;
+export type SmtpInput = z.infer<typeof smtpInput>;
+export type OAuth2Input = z.infer<typeof oauth2Input>;
 
 // ---- responses -------------------------------------------------------------------------------------
 
@@ -80,8 +107,22 @@ const smtpView = z.strictObject({
   port: z.number().int(),
   security: smtpSecuritySchema,
   username: z.string(),
-  /** Always true: a stored smtp config has a password; the password itself is never returned. */
-  passwordSet: z.literal(true),
+  /** True with a stored password (never returned itself); false with an oauth2 login. */
+  passwordSet: z.boolean(),
+  /** The OAuth2 login without its secrets: only whether they are stored. */
+  oauth2: z
+    .strictObject({
+      provider: z.enum(OAUTH2_PROVIDERS),
+      flow: z.enum(OAUTH2_FLOWS),
+      clientId: z.string(),
+      directoryId: z.string().optional(),
+      tokenUrl: z.string().optional(),
+      scope: z.string().optional(),
+      clientSecretSet: z.boolean(),
+      refreshTokenSet: z.boolean(),
+    })
+    .optional(),
+  limits: limitsSchema.optional(),
   fromAddress: z.string(),
   fromName: z.string().optional(),
 });

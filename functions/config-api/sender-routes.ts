@@ -1,11 +1,13 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { ConditionFailedError } from '../core/errors';
+import type { SecretPurpose } from '../core/ports';
 import type { SenderConfig } from '../core/types';
 import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';
 import { requireVerifiedDomain } from './domain-routes';
 import { BadRequestError, ConflictError, UnprocessableError } from './errors';
 import { BODY_FIELD, json, noContent, parseJsonBody, parseWith } from './http';
+import { checkOAuth2, guardTokenUrl, smtpServerOf, storedOAuth2Of } from './oauth-rules';
 import { type PutSenderBody, putSenderBodySchema } from './schemas';
 import {
   checkDomainAddress,
@@ -34,8 +36,11 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
   if (raw === undefined) throw new BadRequestError('a JSON request body is required', BODY_FIELD);
   const body = parseWith(putSenderBodySchema, raw);
   if (body.mode === 'smtp') {
-    checkSecurity(body.smtp.security, deps.allowPrivateSmtp);
-    await guardHost(deps.guard, body.smtp.host, body.smtp.port, deps.guardTimeoutMs);
+    const server = smtpServerOf(body.smtp);
+    checkOAuth2(body.smtp, undefined, deps.allowPrivateSmtp);
+    checkSecurity(server.security, deps.allowPrivateSmtp);
+    await guardHost(deps.guard, server.host, server.port, deps.guardTimeoutMs);
+    await guardTokenUrl(deps.tokens, body.smtp.oauth2, deps.guardTimeoutMs);
   }
   if (body.mode === 'domain') {
     checkDomainAddress(body.domain.name, body.domain.fromAddress);
@@ -43,11 +48,13 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
   }
   const newDomain = body.mode === 'domain' ? body.domain.name.toLowerCase() : undefined;
 
-  // Encrypted once, whatever the number of rounds.
-  let encrypted: Promise<string> | undefined;
-  const encrypt = (password: string) => {
-    encrypted ??= deps.cipher.encryptPassword(tenantId, password);
-    return encrypted;
+  // Each secret encrypted once, whatever the number of rounds.
+  const encrypted = new Map<string, Promise<string>>();
+  const encrypt = (plaintext: string, purpose: SecretPurpose = 'smtp-password') => {
+    const key = `${purpose}\u0000${plaintext}`;
+    const ciphertext = encrypted.get(key) ?? deps.cipher.encryptPassword(tenantId, plaintext, purpose);
+    encrypted.set(key, ciphertext);
+    return ciphertext;
   };
 
   let claimed = false;
@@ -115,23 +122,31 @@ async function configFrom(
   body: PutSenderBody,
   current: SenderConfig | null,
   version: number,
-  encrypt: (password: string) => Promise<string>,
+  encrypt: (plaintext: string, purpose?: SecretPurpose) => Promise<string>,
 ): Promise<SenderConfig> {
   const base = { tenantId, version, updatedAt: new Date(deps.clock.now()).toISOString() };
   if (body.mode === 'smtp') {
     const s = body.smtp;
-    const passwordCiphertext =
-      s.password !== undefined ? await encrypt(s.password) : storedCiphertextFor(s, current);
+    const server = smtpServerOf(s);
+    checkOAuth2(s, current, deps.allowPrivateSmtp);
+    // Exactly one credential: an oauth2 login, else a password (typed, or the stored one kept).
+    const credential = s.oauth2
+      ? { oauth2: await storedOAuth2Of(s.oauth2, current, encrypt) }
+      : {
+          passwordCiphertext:
+            s.password !== undefined
+              ? await encrypt(s.password)
+              : storedCiphertextFor({ ...server, username: s.username }, current),
+        };
     return {
       ...base,
       mode: 'smtp',
       fallback: body.fallback ?? 'platform',
       smtp: {
-        host: s.host,
-        port: s.port,
-        security: s.security,
+        ...server,
         username: s.username,
-        passwordCiphertext,
+        ...credential,
+        ...(s.limits !== undefined && { limits: s.limits }),
         fromAddress: s.fromAddress,
         ...(s.fromName !== undefined ? { fromName: s.fromName } : {}),
       },

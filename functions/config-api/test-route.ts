@@ -1,10 +1,11 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { SmtpCredential, SmtpCredentials } from '../core/ports';
+import type { SecretPurpose, SmtpCredential, SmtpCredentials } from '../core/ports';
 import type { SenderConfig, SmtpSecurity, StoredOAuth2 } from '../core/types';
 import type { RouteContext } from './deps';
 import { RateLimitedError, UnprocessableError } from './errors';
 import { json, parseJsonBody, parseWith } from './http';
-import { smtpTestBodySchema, storedTestBodySchema, type TestResult } from './schemas';
+import { checkOAuth2, guardTokenUrl, oauth2SettingsOf, smtpServerOf, storedOAuth2Of } from './oauth-rules';
+import { type OAuth2Input, smtpTestBodySchema, storedTestBodySchema, type TestResult } from './schemas';
 import { checkSecurity, GUARD_TIMEOUT_MS, guardHost, storedCiphertextFor } from './sender-rules';
 import { MAX_TEST_BUDGET_MS, runSmtpTest } from './smtp-test';
 
@@ -18,22 +19,31 @@ interface TestSubject {
   username: string;
   fromAddress: string;
   fromName?: string | undefined;
-  /** The password as typed (unsaved config), the stored ciphertext to decrypt, or the stored OAuth2 login. */
-  secret: { password: string } | { ciphertext: string } | { oauth2: StoredOAuth2 };
+  /**
+   * The password as typed (unsaved config), the stored ciphertext to decrypt, the stored OAuth2 login,
+   * or an unsaved one (its omitted secrets kept from the stored login).
+   */
+  secret: { password: string } | { ciphertext: string } | { oauth2: StoredOAuth2 } | { typed: OAuth2Input };
   sendTo: string | undefined;
 }
 
 /** What to test: the body's unsaved smtp config, or (body `{}`) the stored one. */
-function subjectOf(raw: unknown, stored: SenderConfig | null): TestSubject {
+function subjectOf(raw: unknown, stored: SenderConfig | null, allowPrivate: boolean): TestSubject {
   if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'mode' in raw) {
     if ((raw as { mode: unknown }).mode !== 'smtp') {
       throw new UnprocessableError('validation', 'the test checks smtp mode only', 'mode');
     }
     const body = parseWith(smtpTestBodySchema, raw);
     const s = body.smtp;
-    const secret =
-      s.password !== undefined ? { password: s.password } : { ciphertext: storedCiphertextFor(s, stored) };
-    return { ...s, secret, sendTo: body.sendTo };
+    const server = smtpServerOf(s);
+    checkOAuth2(s, stored, allowPrivate);
+    const secret = s.oauth2
+      ? { typed: s.oauth2 }
+      : s.password !== undefined
+        ? { password: s.password }
+        : { ciphertext: storedCiphertextFor({ ...server, username: s.username }, stored) };
+    const { fromAddress, fromName, username } = s;
+    return { ...server, username, fromAddress, fromName, secret, sendTo: body.sendTo };
   }
   const body = parseWith(storedTestBodySchema, raw);
   if (!stored || stored.mode === 'platform') {
@@ -80,7 +90,7 @@ export async function testSenderRoute({
   const parsed = parseJsonBody(event.body, event.isBase64Encoded);
   const raw = parsed === undefined ? {} : parsed;
   const stored = await deps.store.getSender(tenantId);
-  const subject = subjectOf(raw, stored);
+  const subject = subjectOf(raw, stored, deps.allowPrivateSmtp);
   checkSecurity(subject.security, deps.allowPrivateSmtp);
   await guardHost(
     deps.guard,
@@ -88,6 +98,14 @@ export async function testSenderRoute({
     subject.port,
     Math.min(deps.guardTimeoutMs ?? GUARD_TIMEOUT_MS, left()),
   );
+
+  if ('typed' in subject.secret) {
+    await guardTokenUrl(
+      deps.tokens,
+      subject.secret.typed,
+      Math.min(deps.guardTimeoutMs ?? GUARD_TIMEOUT_MS, left()),
+    );
+  }
 
   // Every test is a login attempt from the platform's address: bounded, so the endpoint cannot be used
   // to guess a password of someone else's server. `sendTo` (a real message) has its own limit (docs/design.md §15 Config API).
@@ -106,7 +124,8 @@ export async function testSenderRoute({
   }
 
   // A typed password is the credential itself; a stored one is decrypted by the sender's credentials
-  // port when it connects, within the same deadline.
+  // port when it connects, within the same deadline. OAuth2 runs TOKEN first, then CONN/TLS/AUTH.
+  const { oauth2, typed } = await oauth2Credentials(deps, tenantId, stored, subject);
   const target = {
     tenantId,
     configVersion: stored?.version ?? 0,
@@ -115,12 +134,8 @@ export async function testSenderRoute({
     security: subject.security,
     username: subject.username,
     ...('ciphertext' in subject.secret && { passwordCiphertext: subject.secret.ciphertext }),
-    ...('oauth2' in subject.secret && { oauth2: subject.secret.oauth2 }),
+    ...(oauth2 !== undefined && { oauth2 }),
   };
-  const typed: SmtpCredentials | undefined =
-    'password' in subject.secret
-      ? typedPassword({ type: 'password', user: subject.username, pass: subject.secret.password })
-      : undefined;
   const mail =
     subject.sendTo === undefined
       ? undefined
@@ -134,6 +149,41 @@ export async function testSenderRoute({
     tenantId,
     await runSmtpTest(deps.smtp, deps.mime, target, { deadline, credentials: typed }, mail),
   );
+}
+
+/**
+ * The stored OAuth2 login to test (the sender's own credentials port fetches its token), or the
+ * credentials port of an unsaved login: its typed secrets as given, or, where some are omitted, kept
+ * from the stored login (the typed ones encrypted, so the same port serves it).
+ */
+async function oauth2Credentials(
+  deps: RouteContext['deps'],
+  tenantId: string,
+  stored: SenderConfig | null,
+  subject: TestSubject,
+): Promise<{ oauth2?: StoredOAuth2; typed?: SmtpCredentials }> {
+  const { secret } = subject;
+  if ('password' in secret) {
+    return { typed: typedPassword({ type: 'password', user: subject.username, pass: secret.password }) };
+  }
+  if ('oauth2' in secret) return { oauth2: secret.oauth2 };
+  if (!('typed' in secret)) return {};
+  const input = secret.typed;
+  const complete =
+    input.clientSecret !== undefined && (input.flow !== 'refresh-token' || input.refreshToken !== undefined);
+  if (!complete || !deps.tokens) {
+    const encrypt = (plaintext: string, purpose: SecretPurpose) =>
+      deps.cipher.encryptPassword(tenantId, plaintext, purpose);
+    return { oauth2: await storedOAuth2Of(input, stored, encrypt) };
+  }
+  const typed = deps.tokens.typedCredentials(
+    { tenantId, configVersion: stored?.version ?? 0, oauth2: oauth2SettingsOf(input) },
+    {
+      clientSecret: input.clientSecret ?? '',
+      ...(input.refreshToken !== undefined && { refreshToken: input.refreshToken }),
+    },
+  );
+  return { typed };
 }
 
 /** An unsaved config's password as the credentials port the sender asks: nothing to fetch or forget. */

@@ -1,5 +1,6 @@
+import type { SendingLimits } from '../core/oauth2';
 import type { DeliveryRecord } from '../core/ports';
-import { type HealthState, initialHealth, type SenderConfig } from '../core/types';
+import { type HealthState, initialHealth, type SenderConfig, type StoredOAuth2 } from '../core/types';
 import type { DeliveryDetail, DeliveryView, HealthView, SenderView } from './schemas';
 
 /**
@@ -21,7 +22,9 @@ export function senderView(config: SenderConfig | null): SenderView {
         port: s.port,
         security: s.security,
         username: s.username,
-        passwordSet: true,
+        passwordSet: s.passwordCiphertext !== undefined,
+        ...(s.oauth2 !== undefined && { oauth2: oauth2View(s.oauth2) }),
+        ...(s.limits !== undefined && { limits: limitsView(s.limits) }),
         fromAddress: s.fromAddress,
         ...(s.fromName !== undefined ? { fromName: s.fromName } : {}),
       },
@@ -43,6 +46,27 @@ export function senderView(config: SenderConfig | null): SenderView {
     };
   }
   return { mode: 'platform', version: config.version, ...(updatedAt ? { updatedAt } : {}) };
+}
+
+/** An OAuth2 login without its secrets: only whether they are stored. */
+function oauth2View(o: StoredOAuth2) {
+  return {
+    provider: o.provider,
+    flow: o.flow,
+    clientId: o.clientId,
+    ...(o.directoryId !== undefined && { directoryId: o.directoryId }),
+    ...(o.tokenUrl !== undefined && { tokenUrl: o.tokenUrl }),
+    ...(o.scope !== undefined && { scope: o.scope }),
+    clientSecretSet: o.clientSecretCiphertext !== '',
+    refreshTokenSet: o.refreshTokenCiphertext !== undefined,
+  };
+}
+
+function limitsView(l: SendingLimits) {
+  return {
+    ...(l.perMinute !== undefined && { perMinute: l.perMinute }),
+    ...(l.perDay !== undefined && { perDay: l.perDay }),
+  };
 }
 
 /** The HEALTH item's public fields; a tenant never seen is healthy at its current config version. */

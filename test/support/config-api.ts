@@ -4,9 +4,9 @@ import { vi } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
-import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { buildMime } from '../../functions/adapters/mime';
 import { createNetworkGuard, type Resolver } from '../../functions/adapters/network-guard';
+import { createOAuthTokens, createTenantCredentials } from '../../functions/adapters/smtp-credentials';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import { createConfigApi } from '../../functions/config-api/app';
 import { openApiDocument, RESPONSE_SCHEMAS } from '../../functions/config-api/openapi';
@@ -159,14 +159,12 @@ export async function startConfigApiFixture(
   const store = createDynamoStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const suppressions = createSuppressionStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const cipher = createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock });
-  const guard = createNetworkGuard({
-    allowPrivate,
-    resolve: tableResolver({ ...TEST_HOSTS, ...options.hosts }),
-  });
+  const resolve = tableResolver({ ...TEST_HOSTS, ...options.hosts });
+  const guard = createNetworkGuard({ allowPrivate, resolve });
   const logger = new Logger({ serviceName: 'config-api-test', logLevel: 'DEBUG' });
   const smtp = createTenantSmtpSender({
     vet: loopbackOnly(guard.vet),
-    credentials: createKmsCredentials(cipher),
+    credentials: createTenantCredentials({ cipher, store, clock, allowPrivate, resolve }),
     clock,
     tls: { ca: [TEST_CA] },
     allowInsecure: allowPrivate,
@@ -184,6 +182,7 @@ export async function startConfigApiFixture(
     suppressions,
     cipher,
     guard,
+    tokens: createOAuthTokens({ clock, allowPrivate, resolve }),
     smtp,
     mime: buildMime,
     logger,
