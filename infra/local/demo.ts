@@ -1,5 +1,6 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { sesTenantName } from '../../functions/core/ses-tenant';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
 import { LOCAL_WEBHOOK_SECRET, type StackInfo } from './stack';
 
@@ -35,7 +36,7 @@ export function apiClient(info: StackInfo) {
 }
 
 /** Configures the demo tenants through the config API, exactly as a platform would. */
-export async function configureDemoTenants(info: StackInfo): Promise<void> {
+export async function configureDemoTenants(info: StackInfo): Promise<DemoSesTenants> {
   const call = apiClient(info);
   const smtp = (password: string) => ({
     host: info.mailboxSmtp.host,
@@ -69,6 +70,28 @@ export async function configureDemoTenants(info: StackInfo): Promise<void> {
       throw new Error(`configuring ${tenant} failed: ${JSON.stringify(answer.body)}`);
   }
   // initech is never configured (the local table starts empty): its mail goes out with reason no-config.
+  return { initech: await claimDemoDomain(info, 'initech', 'initech.example') };
+}
+
+/** A demo tenant's SES tenant, as the table shows it (`tm-initech, initech.example verified`). */
+export type DemoSesTenants = Partial<Record<(typeof DEMO_TENANTS)[number], string>>;
+
+/**
+ * The tenant claims its domain through the config API (which makes its SES tenant), the local SES
+ * verifies it as DNS would (`npm run verify-domain`), and a GET records the verification.
+ */
+async function claimDemoDomain(info: StackInfo, tenantId: string, domain: string): Promise<string> {
+  const call = apiClient(info);
+  const claimed = await call('PUT', `/tenants/${tenantId}/domains/${domain}`);
+  if (claimed.status !== 201 && claimed.status !== 200) {
+    throw new Error(`${tenantId} could not claim ${domain}: ${JSON.stringify(claimed.body)}`);
+  }
+  const verify = await fetch(`${info.endpoints.sesv2}/_local/identities/${domain}/verify`, {
+    method: 'POST',
+  });
+  if (!verify.ok) throw new Error(`the local SES could not verify ${domain}: ${verify.status}`);
+  const checked = await call<{ status: string }>('GET', `/tenants/${tenantId}/domains/${domain}`);
+  return `${sesTenantName(tenantId)}, ${domain} ${checked.body?.status ?? 'unknown'}`;
 }
 
 /** Enqueues one message of each kind per demo tenant with the typed producer; returns how many. */
@@ -118,7 +141,11 @@ export async function waitForDemo(
 }
 
 /** The demo's summary: tenant, route, reason, where to look. */
-export function demoTable(info: StackInfo, deliveries: DeliveryView[]): string {
+export function demoTable(
+  info: StackInfo,
+  deliveries: DeliveryView[],
+  sesTenants: DemoSesTenants = {},
+): string {
   const where = (route: string | null) =>
     route === 'smtp' ? `${info.mailboxUrl}  (tenant mailbox)` : `${info.sesUrl}  (SES mailbox)`;
   const rows = DEMO_TENANTS.map((tenant) => {
@@ -130,10 +157,11 @@ export function demoTable(info: StackInfo, deliveries: DeliveryView[]): string {
       first?.route ?? '-',
       first?.fallbackReason ?? '-',
       first?.status ?? 'pending',
+      sesTenants[tenant] ?? '-',
       first ? where(first.route) : '-',
     ];
   });
-  const header = ['tenant', 'sent', 'route', 'reason', 'status', 'where to look'];
+  const header = ['tenant', 'sent', 'route', 'reason', 'status', 'SES tenant', 'where to look'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells

@@ -103,7 +103,7 @@ async function main(): Promise<void> {
 async function runDemo(info: StackInfo): Promise<void> {
   say();
   say(`demo: configuring tenants ${DEMO_TENANTS.join(', ')} through the config API…`);
-  await configureDemoTenants(info);
+  const sesTenants = await configureDemoTenants(info);
   const sqs = new SQSClient({
     endpoint: info.endpoints.sqs,
     region: info.region,
@@ -114,7 +114,7 @@ async function runDemo(info: StackInfo): Promise<void> {
   say(`demo: ${count} messages enqueued; waiting for the dispatcher…`);
   const deliveries = await waitForDemo(info, count / DEMO_TENANTS.length, 45_000);
   say();
-  say(demoTable(info, deliveries));
+  say(demoTable(info, deliveries, sesTenants));
   say();
   say('acme: its own SMTP server (the tenant mailbox). globex: its server refuses the login, so the');
   say(

@@ -17,6 +17,7 @@ interface Row {
   route: string;
   reason: string;
   status: string;
+  sesTenant: string;
   where: string;
 }
 
@@ -56,6 +57,9 @@ describe('npm start (demo)', () => {
     expect(byTenant.acme?.where).toBe(`${info.mailboxUrl}  (tenant mailbox)`);
     expect(byTenant.globex?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
     expect(byTenant.initech?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
+    // initech claimed initech.example and the demo verified it: its SES tenant shows.
+    expect(byTenant.initech?.sesTenant).toBe('tm-initech, initech.example verified');
+    expect([byTenant.acme?.sesTenant, byTenant.globex?.sesTenant]).toEqual(['-', '-']);
   });
 
   it('puts the mail where the table says: acme in the tenant mailbox, the other six in SES', async () => {
@@ -135,8 +139,8 @@ describe('npm start (demo)', () => {
 });
 
 function parseRow(line: string | undefined): Row {
-  const [tenant = '', sent = '', route = '', reason = '', status = '', ...where] = (line ?? '').split(
-    / {2,}/,
-  );
-  return { tenant, sent, route, reason, status, where: where.join('  ') };
+  const [tenant = '', sent = '', route = '', reason = '', status = '', sesTenant = '', ...where] = (
+    line ?? ''
+  ).split(/ {2,}/);
+  return { tenant, sent, route, reason, status, sesTenant, where: where.join('  ') };
 }
