@@ -1,8 +1,8 @@
 import { generateKeyPair, SignJWT } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openApiDocument } from '../../functions/config-api/openapi';
 import { LOCAL_ALG, LOCAL_AUDIENCE, LOCAL_ISSUER } from '../../infra/local/jwt';
-import { type ConfigApiFixture, smtpConfigBody, startConfigApiFixture } from '../support/config-api';
+import { type ConfigApiFixture, smtpConfigBody, useConfigApiFixture } from '../support/config-api';
 
 // Who may call what, and how bad input is answered (real JWTs through the local gateway).
 const PW1 = 'pw-Access-first!2';
@@ -15,17 +15,8 @@ let admin: string;
 
 const smtpBody = (over: Record<string, unknown> = {}) => smtpConfigBody(PW1, over);
 
-beforeAll(async () => {
-  api = await startConfigApiFixture();
-  [acme, globex, admin] = await Promise.all([
-    api.token('acme'),
-    api.token('globex'),
-    api.token('platform-ops', { admin: true }),
-  ]);
-});
-
-afterAll(async () => {
-  await api?.close();
+useConfigApiFixture((session) => {
+  ({ api, acme, globex, admin } = session);
 });
 
 describe('config API: bad input', () => {

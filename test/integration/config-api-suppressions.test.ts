@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ConfigApiFixture, startConfigApiFixture } from '../support/config-api';
+import { describe, expect, it } from 'vitest';
+import { type ConfigApiFixture, useConfigApiFixture } from '../support/config-api';
 
 let api: ConfigApiFixture;
 let acme: string;
 let globex: string;
 let admin: string;
 
-beforeAll(async () => {
-  api = await startConfigApiFixture();
-  [acme, globex, admin] = await Promise.all([
-    api.token('acme'),
-    api.token('globex'),
-    api.token('ops', { admin: true }),
-  ]);
-});
-
-afterAll(async () => {
-  await api?.close();
+useConfigApiFixture((session) => {
+  ({ api, acme, globex, admin } = session);
 });
 
 const path = (tenantId: string, address?: string) =>

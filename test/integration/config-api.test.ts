@@ -1,7 +1,7 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { initialHealth } from '../../functions/core/types';
-import { type ConfigApiFixture, smtpConfigBody, startConfigApiFixture } from '../support/config-api';
+import { type ConfigApiFixture, smtpConfigBody, useConfigApiFixture } from '../support/config-api';
 
 const PW1 = 'pw-Acme-first!9';
 const PW2 = 'pw-Acme-second!7';
@@ -21,17 +21,8 @@ const withoutPassword = (over: Record<string, unknown> = {}) => {
   return { ...body, smtp };
 };
 
-beforeAll(async () => {
-  api = await startConfigApiFixture();
-  [acme, globex, admin] = await Promise.all([
-    api.token('acme'),
-    api.token('globex'),
-    api.token('platform-ops', { admin: true }),
-  ]);
-});
-
-afterAll(async () => {
-  await api?.close();
+useConfigApiFixture((session) => {
+  ({ api, acme, globex, admin } = session);
 });
 
 async function storedCiphertext(tenantId: string): Promise<string | undefined> {

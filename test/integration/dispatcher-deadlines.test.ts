@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import type { PasswordCipher } from '../../functions/core/ports';
+import { localClientConfig } from '../support/aws-client';
 import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 
 let f: DispatcherFixture;
@@ -70,12 +71,7 @@ describe('dispatcher: the invocation deadline', () => {
 
   it('an SES call that hangs is cut before the deadline: the message is retried, its attempt recorded', async () => {
     const silent = await f.smtp.startSilent();
-    const client = new SESv2Client({
-      endpoint: `http://127.0.0.1:${silent.port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      maxAttempts: 1,
-    });
+    const client = new SESv2Client(localClientConfig(`http://127.0.0.1:${silent.port}`));
     clients.push(client);
     const container = f.newContainer({ ses: createSesSender({ ses: client }) });
     const record = only(await f.receive([mail('hangses')]));

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
 import { CredentialsError } from '../../functions/core/errors';
 import type { Clock } from '../../functions/core/types';
+import { localClientConfig } from '../support/aws-client';
 import { type LocalKms, startKms } from '../support/kms';
 
 const PASSWORD = 'hunter2-Sup3r$ecret';
@@ -21,12 +22,7 @@ afterAll(async () => {
 });
 
 function client(endpoint: string): KMSClient {
-  const built = new KMSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const built = new KMSClient(localClientConfig(endpoint));
   clients.push(built);
   return built;
 }

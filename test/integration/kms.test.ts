@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKmsCipher, MAX_CACHE_TTL_MS } from '../../functions/adapters/kms-cipher';
 import { CredentialsError } from '../../functions/core/errors';
 import type { Clock } from '../../functions/core/types';
+import { localClientConfig } from '../support/aws-client';
 import { type LocalKms, startKms } from '../support/kms';
 
 const context = { tenantId: 'acme', purpose: 'smtp-password' };
@@ -27,12 +28,7 @@ afterAll(async () => {
 /** A client of its own that counts the KMS operations it sends, by command name. */
 function countingClient(): { client: KMSClient; calls: string[] } {
   const calls: string[] = [];
-  const client = new KMSClient({
-    endpoint: kms.endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = new KMSClient(localClientConfig(kms.endpoint));
   client.middlewareStack.add(
     (next, ctx) => async (args) => {
       calls.push(String(ctx.commandName));

@@ -2,6 +2,7 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createQueueAdapter, DLQ_DETAIL_MAX_CHARS } from '../../functions/adapters/queue';
 import { QueueError } from '../../functions/core/errors';
+import { localClientConfig } from '../support/aws-client';
 import { type LocalSqs, startLocalSqs } from '../support/sqs';
 
 let sqs: LocalSqs;
@@ -122,13 +123,7 @@ describe('createQueueAdapter against fauxqs', () => {
   it('raises QueueError when the DLQ does not exist', async () => {
     // Prepare
     const missing = sqs.dlqUrl.replace(/[^/]+$/, 'no-such-queue');
-    const client = new SQSClient({
-      endpoint: sqs.endpoint,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-      useQueueUrlAsEndpoint: false,
-      maxAttempts: 1,
-    });
+    const client = new SQSClient({ ...localClientConfig(sqs.endpoint), useQueueUrlAsEndpoint: false });
     const adapter = createQueueAdapter({ sqs: client, queueUrl: sqs.queueUrl, dlqUrl: missing });
 
     // Act

@@ -3,6 +3,7 @@ import { MessageRejected, SESv2Client } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { buildMime } from '../../functions/adapters/mime';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import { localClientConfig } from '../support/aws-client';
 import { type LocalSes, startLocalSes } from '../support/ses';
 
 let ses: LocalSes;
@@ -23,12 +24,7 @@ beforeEach(async () => {
 
 /** A client of its own, so an injected failure never leaks into another test. */
 function clientFor(endpoint: string): SESv2Client {
-  const client = new SESv2Client({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = new SESv2Client(localClientConfig(endpoint));
   extraClients.push(client);
   return client;
 }

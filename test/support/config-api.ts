@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { vi } from 'vitest';
+import { afterAll, beforeAll, vi } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
@@ -299,4 +299,35 @@ function violationOf(e: Exchange): string | undefined {
     (name) => RESPONSE_SCHEMAS[name as keyof typeof RESPONSE_SCHEMAS]?.safeParse(e.body).success,
   );
   return fits ? undefined : `${label}: body does not fit ${names.join(' | ')}: ${JSON.stringify(e.body)}`;
+}
+
+/** The fixture and the tokens most tests use: tenants `acme` and `globex`, and a platform admin. */
+export interface ConfigApiSession {
+  api: ConfigApiFixture;
+  acme: string;
+  globex: string;
+  admin: string;
+}
+
+/**
+ * Registers the usual hooks of a config API test file: one fixture for the file (started before all,
+ * closed after all) with tokens for acme, globex and an admin, handed to `onStart`.
+ */
+export function useConfigApiFixture(
+  onStart: (session: ConfigApiSession) => void | Promise<void>,
+  options: ConfigApiFixtureOptions = {},
+): void {
+  let api: ConfigApiFixture | undefined;
+  beforeAll(async () => {
+    api = await startConfigApiFixture(options);
+    const [acme, globex, admin] = await Promise.all([
+      api.token('acme'),
+      api.token('globex'),
+      api.token('platform-ops', { admin: true }),
+    ]);
+    await onStart({ api, acme, globex, admin });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
 }

@@ -3,6 +3,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { Clock } from '../../functions/core/types';
 import { startDynalite } from '../../infra/local/services';
 import { createTable } from '../../infra/local/table';
+import { localClientConfig } from './aws-client';
 
 export interface DynamoFixture {
   /** `http://127.0.0.1:<port>` */
@@ -16,12 +17,7 @@ export interface DynamoFixture {
 
 /** Builds a DynamoDB client for a local endpoint, with dummy credentials (never reaches AWS). */
 export function localDynamoClient(endpoint: string): DynamoDBClient {
-  return new DynamoDBClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  return new DynamoDBClient(localClientConfig(endpoint));
 }
 
 /**

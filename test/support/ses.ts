@@ -2,6 +2,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { Email } from 'aws-ses-v2-local/dist/store';
 import { startSesLocal } from '../../infra/local/services';
 import { type SesStandIn, type SesStandInOptions, startSesStandIn } from '../../infra/local/ses-stand-in';
+import { localClientConfig } from './aws-client';
 
 export type { Email as SesStoredEmail } from 'aws-ses-v2-local/dist/store';
 
@@ -32,12 +33,7 @@ export async function startLocalSes(
     options.standIn === undefined
       ? undefined
       : await startSesStandIn({ ...options.standIn, forwardTo: endpoint });
-  const client = new SESv2Client({
-    endpoint: standIn?.url ?? endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    maxAttempts: 1,
-  });
+  const client = new SESv2Client(localClientConfig(standIn?.url ?? endpoint));
   return {
     endpoint,
     client,

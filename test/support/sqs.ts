@@ -1,5 +1,6 @@
 import { CreateQueueCommand, type Message, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createQueues, startFauxqs } from '../../infra/local/services';
+import { localClientConfig } from './aws-client';
 
 export interface InflightEntry {
   receiptHandle: string;
@@ -30,13 +31,7 @@ export interface LocalSqs {
 export async function startLocalSqs(names: { queue?: string; dlq?: string } = {}): Promise<LocalSqs> {
   const app = await startFauxqs();
   const endpoint = app.url;
-  const client = new SQSClient({
-    endpoint,
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
-    useQueueUrlAsEndpoint: false,
-    maxAttempts: 1,
-  });
+  const client = new SQSClient({ ...localClientConfig(endpoint), useQueueUrlAsEndpoint: false });
 
   const createQueue = async (name: string, attributes?: Record<string, string>): Promise<string> => {
     const { QueueUrl } = await client.send(
