@@ -57,6 +57,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Aborted when the stack is stopped while it starts: start-up stops at the next step. */
   signal?: AbortSignal;
+  /** The dispatcher and config API in this process, not in workers (tests that record their calls). */
+  inProcess?: boolean;
   /** How many dispatcher worker processes poll the queue (default 5, the stack's maximum concurrency). */
   dispatchers?: number;
 }
@@ -204,6 +206,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       log,
       started,
       ...(options.signal && { signal: options.signal }),
+      inProcess: options.inProcess ?? false,
     });
     // Alerts leave through their own queue and notifier, as in AWS: a slow webhook never holds up mail.
     const alertPoller: Poller = startPoller({

@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { SQSRecord } from 'aws-lambda';
+import type { SqsHandler } from './poller';
 
 /**
  * Worker processes of the local stack (docs/design.md §16): the dispatcher runs in `--dispatchers N`
@@ -168,13 +169,20 @@ export interface StartWorkersOptions {
   started: Array<{ close(): Promise<void> }>;
   /** Stops waiting for the workers (the stack is being stopped while it starts). */
   signal?: AbortSignal;
+  /** Runs the handlers in this process rather than in workers (tests that record their calls). */
+  inProcess?: boolean;
 }
 
-/** Starts the config API worker and the dispatcher workers, and waits until each is ready. */
+/**
+ * Starts the config API worker and the dispatcher workers, and waits until each is ready. With
+ * `inProcess`, the handlers run in this process instead (one poller): a test that records what the
+ * handlers call (test/infra/least-privilege.test.ts) sees every call.
+ */
 export async function startWorkers(
   options: StartWorkersOptions,
 ): Promise<{ apiUrl: string; workers: Worker[] }> {
   const { log } = options;
+  if (options.inProcess) return { apiUrl: await startInProcess(options), workers: [] };
   const api = superviseWorker({
     script: 'config-api-worker.ts',
     arg: '--config-api-worker',
@@ -220,4 +228,38 @@ function unlessAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined):
     signal.addEventListener('abort', onAbort, { once: true });
     promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
+}
+
+async function startInProcess(options: StartWorkersOptions): Promise<string> {
+  const { SQSClient } = await import('@aws-sdk/client-sqs');
+  const { startPoller } = await import('./poller');
+  const { startLocalApiGateway } = await import('./api-gateway');
+  const { loadOrCreateLocalIssuer } = await import('./jwt');
+  const dispatcher = (await import('../../functions/dispatcher/handler')).handler as SqsHandler;
+  const configApi = (await import('../../functions/config-api/handler')).handler;
+  const issuer = await loadOrCreateLocalIssuer(options.keyFile);
+  const gateway = await startLocalApiGateway({
+    handler: configApi,
+    verify: issuer.verify,
+    port: options.apiPort,
+    timeoutMs: options.timeoutMs,
+  });
+  options.started.push(gateway);
+  const sqs = new SQSClient({ useQueueUrlAsEndpoint: false });
+  const poller = startPoller({
+    sqs,
+    ...options.queue,
+    handler: dispatcher,
+    timeoutMs: options.timeoutMs,
+    onBatch: options.onBatch,
+    onError: (error) => options.log(`  poller: ${error instanceof Error ? error.message : String(error)}`),
+  });
+  options.started.push({
+    close: async () => {
+      await poller.stop();
+      sqs.destroy();
+    },
+  });
+  options.log(`  ${'config API'.padEnd(22)} ${gateway.url} (in process)`);
+  return gateway.url;
 }

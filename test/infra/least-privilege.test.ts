@@ -76,6 +76,8 @@ beforeAll(async () => {
   const ports = Object.values(DEFAULT_PORTS).map((spec) => [spec.env, '0']);
   stack = await startLocalStack({
     dir,
+    // The handlers must run here, where the recorder and the mocks above are.
+    inProcess: true,
     env: Object.fromEntries([...ports, ['TENANT_SMTP_ALLOW_PRIVATE', '1']]),
   });
   const { info } = stack;
