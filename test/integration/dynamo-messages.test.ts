@@ -1,32 +1,16 @@
 import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { encodeCursor } from '../../functions/adapters/dynamo-cursor';
 import { deliveryIdOf, deliverySkFor, deliverySkOf } from '../../functions/adapters/dynamo-items';
-import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { InvalidCursorError } from '../../functions/core/errors';
 import type { ClaimMessageInput, DeliveryRecord } from '../../functions/core/ports';
-import { type DynamoFixture, manualClock, startDynamo } from '../support/dynamo';
+import { useDynamoStore } from '../support/dynamo';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 const DAY_MS = 24 * 60 * 60 * 1000;
 
-let db: DynamoFixture;
-let tenantSeq = 0;
-
-beforeAll(async () => {
-  db = await startDynamo();
-});
-
-afterAll(async () => {
-  await db?.close();
-});
-
-function setup() {
-  const clock = manualClock(T0);
-  const store = createDynamoStore({ doc: db.doc, tableName: db.tableName, clock });
-  tenantSeq += 1;
-  return { clock, store, tenantId: `m${tenantSeq}-${Math.random().toString(36).slice(2, 8)}` };
-}
+const dynamo = useDynamoStore('m', T0);
+const { setup } = dynamo;
 
 function delivery(
   messageId: string,
@@ -163,9 +147,9 @@ describe('claimMessage', () => {
   it('lets any content take a claim written before content hashes, and keeps that content from then on', async () => {
     // Prepare
     const { store, tenantId } = setup();
-    await db.doc.send(
+    await dynamo.db().doc.send(
       new PutCommand({
-        TableName: db.tableName,
+        TableName: dynamo.db().tableName,
         Item: {
           pk: `IDEMP#${tenantId}#msg-1`,
           sk: 'CLAIM',
@@ -216,9 +200,9 @@ describe('delivery records', () => {
     // Act
     await store.putDelivery(tenantId, record);
     const read = await store.getDelivery(tenantId, record.id);
-    const raw = await db.doc.send(
+    const raw = await dynamo.db().doc.send(
       new GetCommand({
-        TableName: db.tableName,
+        TableName: dynamo.db().tableName,
         Key: { pk: `TENANT#${tenantId}`, sk: deliverySkOf(record.id) },
       }),
     );
@@ -325,9 +309,14 @@ describe('hitRateLimit', () => {
     expect(inWindow).toEqual([true, true, true, true, true, false]);
     expect(otherKey).toBe(true);
     expect(nextWindow).toBe(true);
-    const raw = await db.doc.send(
-      new GetCommand({ TableName: db.tableName, Key: { pk: `RATE#${key}#${T0 / 1000}`, sk: 'COUNTER' } }),
-    );
+    const raw = await dynamo
+      .db()
+      .doc.send(
+        new GetCommand({
+          TableName: dynamo.db().tableName,
+          Key: { pk: `RATE#${key}#${T0 / 1000}`, sk: 'COUNTER' },
+        }),
+      );
     expect(raw.Item).toMatchObject({ count: 5, expiresAt: T0 / 1000 + 120 });
   });
 

@@ -1,29 +1,14 @@
 import { DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { ConditionFailedError } from '../../functions/core/errors';
 import { type HealthState, initialHealth, type SenderConfig } from '../../functions/core/types';
-import { type DynamoFixture, localDynamoClient, manualClock, startDynamo } from '../support/dynamo';
+import { localDynamoClient, manualClock, useDynamoStore } from '../support/dynamo';
 
 const T0 = Date.parse('2030-01-01T00:00:00.000Z');
 
-let db: DynamoFixture;
-let tenantSeq = 0;
-
-beforeAll(async () => {
-  db = await startDynamo();
-});
-
-afterAll(async () => {
-  await db?.close();
-});
-
-function setup(start = T0) {
-  const clock = manualClock(start);
-  const store = createDynamoStore({ doc: db.doc, tableName: db.tableName, clock });
-  tenantSeq += 1;
-  return { clock, store, tenantId: `t${tenantSeq}-${Math.random().toString(36).slice(2, 8)}` };
-}
+const dynamo = useDynamoStore('t', T0);
+const { setup } = dynamo;
 
 function smtpConfig(tenantId: string, version: number): SenderConfig {
   return {
@@ -45,9 +30,9 @@ function smtpConfig(tenantId: string, version: number): SenderConfig {
 
 /** A raw delivery item: it sorts before HEALTH and must never show up in loadTenant. */
 async function putDeliveryItem(tenantId: string): Promise<void> {
-  await db.doc.send(
+  await dynamo.db().doc.send(
     new PutCommand({
-      TableName: db.tableName,
+      TableName: dynamo.db().tableName,
       Item: {
         pk: `TENANT#${tenantId}`,
         sk: 'DELIVERY#2030-01-01T00:00:00.000Z#m1',
@@ -74,7 +59,7 @@ describe('loadTenant', () => {
     await writer.putSender(smtpConfig(tenantId, 1), 0);
     await writer.resetHealth(tenantId, 1);
     await putDeliveryItem(tenantId);
-    const client = localDynamoClient(db.endpoint);
+    const client = localDynamoClient(dynamo.db().endpoint);
     const calls: { command: string; input: Record<string, unknown> }[] = [];
     client.middlewareStack.add(
       (next, context) => async (args) => {
@@ -85,7 +70,7 @@ describe('loadTenant', () => {
     );
     const store = createDynamoStore({
       doc: DynamoDBDocumentClient.from(client),
-      tableName: db.tableName,
+      tableName: dynamo.db().tableName,
       clock: manualClock(T0),
     });
 
@@ -163,7 +148,7 @@ describe('SENDER versions', () => {
   it('rethrows errors that are not a lost condition', async () => {
     // Prepare
     const { clock } = setup();
-    const store = createDynamoStore({ doc: db.doc, tableName: 'no-such-table', clock });
+    const store = createDynamoStore({ doc: dynamo.db().doc, tableName: 'no-such-table', clock });
 
     // Act
     const result = store.putSender(smtpConfig('x', 1), 0);

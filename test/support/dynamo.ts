@@ -1,5 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import type { Clock } from '../../functions/core/types';
 import { startDynalite } from '../../infra/local/services';
 import { createTable } from '../../infra/local/table';
@@ -53,6 +55,34 @@ export function manualClock(startMs: number): Clock & { set(ms: number): void; a
     },
     advance: (ms) => {
       t += ms;
+    },
+  };
+}
+
+/**
+ * Registers one dynalite for the test file (started before all, closed after all). `setup()` gives a
+ * fresh tenant id (`<prefix><n>-<random>`) and a store over the table on its own manual clock.
+ */
+export function useDynamoStore(prefix: string, startMs: number) {
+  let db: DynamoFixture | undefined;
+  let seq = 0;
+  beforeAll(async () => {
+    db = await startDynamo();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  const fixture = (): DynamoFixture => {
+    if (!db) throw new Error('dynalite is not started (useDynamoStore registers beforeAll)');
+    return db;
+  };
+  return {
+    db: fixture,
+    setup(at = startMs) {
+      const clock = manualClock(at);
+      const store = createDynamoStore({ doc: fixture().doc, tableName: fixture().tableName, clock });
+      seq += 1;
+      return { clock, store, tenantId: `${prefix}${seq}-${Math.random().toString(36).slice(2, 8)}` };
     },
   };
 }
