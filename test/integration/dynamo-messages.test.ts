@@ -309,14 +309,12 @@ describe('hitRateLimit', () => {
     expect(inWindow).toEqual([true, true, true, true, true, false]);
     expect(otherKey).toBe(true);
     expect(nextWindow).toBe(true);
-    const raw = await dynamo
-      .db()
-      .doc.send(
-        new GetCommand({
-          TableName: dynamo.db().tableName,
-          Key: { pk: `RATE#${key}#${T0 / 1000}`, sk: 'COUNTER' },
-        }),
-      );
+    const raw = await dynamo.db().doc.send(
+      new GetCommand({
+        TableName: dynamo.db().tableName,
+        Key: { pk: `RATE#${key}#${T0 / 1000}`, sk: 'COUNTER' },
+      }),
+    );
     expect(raw.Item).toMatchObject({ count: 5, expiresAt: T0 / 1000 + 120 });
   });
 
