@@ -2,10 +2,14 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { sesTenantName } from '../../functions/core/ses-tenant';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
+import { LOCAL_OAUTH_MAILBOX } from './oauth-stack';
 import { LOCAL_WEBHOOK_SECRET, type StackInfo } from './stack';
 
-/** The demo tenants (docs/design.md §16 Local stack): one working SMTP server, one broken, one without config. */
-export const DEMO_TENANTS = ['acme', 'globex', 'initech'] as const;
+/**
+ * The demo tenants (docs/design.md §16 Local stack): one working SMTP server, one broken, one without
+ * config, one logging in with OAuth2 (XOAUTH2, §21).
+ */
+export const DEMO_TENANTS = ['acme', 'globex', 'initech', 'umbrella'] as const;
 const KINDS = ['notification', 'autoresponder', 'digest'] as const;
 
 interface DeliveryView {
@@ -61,10 +65,32 @@ export async function configureDemoTenants(info: StackInfo): Promise<DemoSesTena
     emails: ['admin@globex.example'],
     webhook: { url: info.webhookUrl, secret: LOCAL_WEBHOOK_SECRET },
   });
+  // umbrella's mailbox takes only XOAUTH2: the dispatcher fetches a token with the refresh-token grant.
+  const umbrella = await call('PUT', '/tenants/umbrella/sender', {
+    mode: 'smtp',
+    fallback: 'platform',
+    smtp: {
+      host: info.oauth.smtp.host,
+      port: info.oauth.smtp.port,
+      security: 'none',
+      username: LOCAL_OAUTH_MAILBOX,
+      oauth2: {
+        provider: 'custom',
+        flow: 'refresh-token',
+        clientId: info.oauth.clientId,
+        clientSecret: info.oauth.clientSecret,
+        refreshToken: info.oauth.refreshToken,
+        tokenUrl: info.oauth.tokenUrl,
+      },
+      fromAddress: LOCAL_OAUTH_MAILBOX,
+      fromName: 'Umbrella',
+    },
+  });
   for (const [tenant, answer] of [
     ['acme', acme],
     ['globex', globex],
     ['globex alerts', alerts],
+    ['umbrella', umbrella],
   ] as const) {
     if (answer.status !== 200)
       throw new Error(`configuring ${tenant} failed: ${JSON.stringify(answer.body)}`);

@@ -9,6 +9,8 @@ export const DEFAULT_PORTS = {
   kms: { env: 'LOCAL_KMS_PORT', port: 8784 },
   sesApi: { env: 'LOCAL_SES_API_PORT', port: 8785 },
   webhooks: { env: 'LOCAL_WEBHOOKS_PORT', port: 8786 },
+  oauthToken: { env: 'LOCAL_OAUTH_TOKEN_PORT', port: 8787 },
+  oauthSmtp: { env: 'LOCAL_OAUTH_SMTP_PORT', port: 8788 },
   mailboxWeb: { env: 'LOCAL_MAILBOX_WEB_PORT', port: 1080 },
   mailboxSmtp: { env: 'LOCAL_MAILBOX_SMTP_PORT', port: 1025 },
 } as const;

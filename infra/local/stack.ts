@@ -6,6 +6,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { loadOrCreateLocalIssuer } from './jwt';
 import { startKmsStandIn } from './kms-stand-in';
+import { type LocalOAuthInfo, startLocalOAuth } from './oauth-stack';
 import { type Poller, type SqsHandler, startPoller } from './poller';
 import { choosePort, DEFAULT_PORTS, type PortName } from './ports';
 import {
@@ -39,6 +40,8 @@ export interface StackInfo {
   adminToken: string;
   /** The local alert webhook receiver (docs/design.md §18): checks signatures, appends to webhooks.jsonl. */
   webhookUrl: string;
+  /** The local OAuth2 token server and XOAUTH2 submission server the demo tenant umbrella uses (§21). */
+  oauth: LocalOAuthInfo;
 }
 
 export interface LocalStack {
@@ -132,6 +135,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     );
     log(`  ${'tenant mailbox SMTP'.padEnd(22)} ${mailbox.smtp.host}:${mailbox.smtp.port} (AUTH, no TLS)`);
+    const oauth = await startLocalOAuth(
+      { token: await port('oauthToken'), smtp: await port('oauthSmtp') },
+      mailbox,
+    );
+    started.push(...oauth.services);
+    log(`  ${'OAuth2 token server'.padEnd(22)} ${oauth.info.tokenUrl}`);
+    log(
+      `  ${'XOAUTH2 submission'.padEnd(22)} ${oauth.info.smtp.host}:${oauth.info.smtp.port} (XOAUTH2 only, no TLS)`,
+    );
 
     const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
     const ddb = new DynamoDBClient({ endpoint: dynamodb.url, region: REGION, credentials });
@@ -235,6 +247,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxAttempts: MAX_ATTEMPTS,
       adminToken: await issuer.token('platform-admin', { admin: true }),
       webhookUrl: webhooks.url,
+      oauth: oauth.info,
     };
     const stackFile = join(options.dir, 'stack.json');
     // Written whole, then renamed: a script polling for stack.json never reads half of it.

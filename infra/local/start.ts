@@ -120,6 +120,8 @@ async function runDemo(info: StackInfo): Promise<void> {
   say(
     'mail went out through SES from the platform, with the reason recorded. initech: no config → platform.',
   );
+  say('umbrella: its mailbox takes only OAuth2 (XOAUTH2); the dispatcher fetched a token from the local');
+  say('token server with the refresh-token grant and sent through the XOAUTH2 submission server.');
 }
 
 /** A path as the user would type it: relative to the working folder when inside it. */

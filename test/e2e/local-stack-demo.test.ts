@@ -21,7 +21,7 @@ interface Row {
   where: string;
 }
 
-const TABLE = /^tenant {2,}sent.*\n-[- ]+\n(acme .*)\n(globex .*)\n(initech .*)$/m;
+const TABLE = /^tenant {2,}sent.*\n-[- ]+\n(acme .*)\n(globex .*)\n(initech .*)\n(umbrella .*)$/m;
 
 describe('npm start (demo)', () => {
   let stack: LocalStackProcess | undefined;
@@ -32,14 +32,14 @@ describe('npm start (demo)', () => {
     stack = await spawnLocalStack({ demo: true });
     info = await stack.ready(60_000);
     const table = await stack.waitForOutput(TABLE, 40_000);
-    rows = table.slice(1, 4).map(parseRow);
+    rows = table.slice(1, 5).map(parseRow);
   }, 105_000);
 
   afterAll(async () => {
     await stack?.dispose();
   });
 
-  it('prints the table: acme through its SMTP server, globex falls back (auth), initech on the platform', () => {
+  it('prints the table: acme and umbrella (XOAUTH2) through their SMTP servers, globex falls back (auth), initech on the platform', () => {
     // Prepare: the table was read in beforeAll
     const byTenant = Object.fromEntries(rows.map((row) => [row.tenant, row]));
 
@@ -53,16 +53,19 @@ describe('npm start (demo)', () => {
       acme: ['3', 'smtp', '-', 'sent'],
       globex: ['3', 'platform', 'auth', 'sent'],
       initech: ['3', 'platform', 'no-config', 'sent'],
+      umbrella: ['3', 'smtp', '-', 'sent'],
     });
+    expect(byTenant.umbrella?.where).toBe(`${info.mailboxUrl}  (tenant mailbox)`);
     expect(byTenant.acme?.where).toBe(`${info.mailboxUrl}  (tenant mailbox)`);
     expect(byTenant.globex?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
     expect(byTenant.initech?.where).toBe(`${info.sesUrl}  (SES mailbox)`);
     // initech claimed initech.example and the demo verified it: its SES tenant shows.
     expect(byTenant.initech?.sesTenant).toBe('tm-initech, initech.example verified');
     expect([byTenant.acme?.sesTenant, byTenant.globex?.sesTenant]).toEqual(['-', '-']);
+    expect(info.oauth.tokenUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/token$/);
   });
 
-  it('puts the mail where the table says: acme in the tenant mailbox, the other six in SES', async () => {
+  it('puts the mail where the table says: acme and umbrella in the tenant mailbox, the other six in SES', async () => {
     // Prepare
     const platform = `<${info.platformFrom}>`;
 
@@ -74,11 +77,14 @@ describe('npm start (demo)', () => {
     const ses = stored.filter((m) => !m.subject.startsWith('['));
 
     // Assess
-    expect(inbox).toHaveLength(3);
+    expect(inbox).toHaveLength(6);
     for (const mail of inbox) {
-      expect(mail.subject).toMatch(/^acme: /);
-      expect(mail.from.map((a) => a.address)).toEqual(['notifications@acme.example']);
+      const tenant = mail.subject.split(':')[0];
+      const from = tenant === 'acme' ? 'notifications@acme.example' : 'notify@umbrella.example';
+      expect(['acme', 'umbrella']).toContain(tenant);
+      expect(mail.from.map((a) => a.address)).toEqual([from]);
     }
+    expect(inbox.filter((mail) => mail.subject.startsWith('umbrella: '))).toHaveLength(3);
     expect(ses.map((m) => m.subject.split(':')[0]).sort()).toEqual([
       'globex',
       'globex',
