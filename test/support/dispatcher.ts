@@ -109,7 +109,12 @@ export interface DispatcherFixture {
 export async function startDispatcherFixture(
   options: { maxAttempts?: number } = {},
 ): Promise<DispatcherFixture> {
-  vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  try {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
+  } catch {
+    // Outside vitest (npm run bench): no stubs to restore, the variable is simply set.
+    process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+  }
   const [dynamo, kms, ses, sqs] = await Promise.all([
     startDynamo(),
     startKms(),
