@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { closeServer, listen } from './http-server';
+import type { RecordMail } from './ses-event-records';
 import { createSesModel, SesFault, type SesModel } from './ses-stand-in-model';
 import { apiRoutes, type Body, type Route, str } from './ses-stand-in-routes';
 
@@ -23,6 +24,12 @@ export interface SesStandInOptions {
   verifiedIdentities?: string[];
   /** Configuration sets that exist (in AWS the CDK stack creates them). */
   configurationSets?: string[];
+  /**
+   * Called for every accepted send that names a configuration set (SES publishes events only through
+   * one), after the answer: the local stack publishes the mailbox simulator's events from it
+   * (ses-events-path.ts, docs/design.md §19).
+   */
+  onAccepted?: (mail: RecordMail) => void;
 }
 
 /** One SendEmail the stand-in accepted, as SES was asked (the mailbox does not keep TenantName). */
@@ -98,6 +105,22 @@ export async function startSesStandIn(options: SesStandInOptions): Promise<SesSt
       ...(configurationSetName !== undefined && { configurationSetName }),
       tags: (body.EmailTags as AcceptedSend['tags'] | undefined) ?? [],
     });
+    if (configurationSetName !== undefined && options.onAccepted) {
+      const destination = (body.Destination ?? {}) as Record<string, string[] | undefined>;
+      const tags = (body.EmailTags as AcceptedSend['tags'] | undefined) ?? [];
+      const mail: RecordMail = {
+        messageId: String(answer.MessageId),
+        source: from,
+        destination: [
+          ...(destination.ToAddresses ?? []),
+          ...(destination.CcAddresses ?? []),
+          ...(destination.BccAddresses ?? []),
+        ],
+        tags: Object.fromEntries(tags.map((t) => [t.Name, [t.Value]])),
+      };
+      // After the answer, as SES: the events reach the topic once the send has returned.
+      setImmediate(() => options.onAccepted?.(mail));
+    }
     return { MessageId: answer.MessageId };
   }
 

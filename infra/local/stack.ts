@@ -17,6 +17,8 @@ import {
   startMailbox,
   startSesLocal,
 } from './services';
+import type { RecordMail } from './ses-event-records';
+import { createEventsTopic, publishToTopic, simulatedRecords } from './ses-events-path';
 import { SES_STAND_IN_ACCOUNT, startSesStandIn } from './ses-stand-in';
 import { createTable } from './table';
 import { startWebhookReceiver } from './webhook-receiver';
@@ -42,6 +44,10 @@ export interface StackInfo {
   webhookUrl: string;
   /** The local OAuth2 token server and XOAUTH2 submission server the demo tenant umbrella uses (§21). */
   oauth: LocalOAuthInfo;
+  /** The SES events topic (fauxqs SNS), its raw-delivery queue and that queue's DLQ (docs/design.md §19). */
+  eventsTopicArn: string;
+  eventsQueueUrl: string;
+  eventsDlqUrl: string;
 }
 
 export interface LocalStack {
@@ -80,6 +86,8 @@ const PLATFORM_FROM = 'notifications@platform.example';
 const PLATFORM_NAME = 'Tenant Mailer';
 /** The SES configuration set the dispatcher names, as the CDK stack's in AWS (it exists in the local SES). */
 const SES_CONFIGURATION_SET = 'tenant-mailer-local';
+/** How long after a send the mailbox simulator's events reach the topic. */
+const SIMULATED_EVENT_DELAY_MS = 1_000;
 /** The signing secret of the local webhook receiver (the demo's globex registers it). Local only. */
 export const LOCAL_WEBHOOK_SECRET = 'local-webhook-secret-not-for-production';
 
@@ -97,6 +105,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     for (const part of started.reverse()) await part.close().catch(() => undefined);
   };
   const port = (name: PortName) => choosePort(name, env);
+  // Bound once the events topic exists; sends before that publish nothing.
+  let publishSimulated: (mail: RecordMail) => Promise<void> = async () => undefined;
 
   try {
     await mkdir(options.dir, { recursive: true });
@@ -121,6 +131,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         region: REGION,
         verifiedIdentities: [PLATFORM_FROM.split('@')[1] ?? PLATFORM_FROM],
         configurationSets: [SES_CONFIGURATION_SET],
+        // The mailbox simulator's events, published once the events path exists (below).
+        onAccepted: (mail) => void publishSimulated(mail),
       }),
     );
     const kms = await up('KMS stand-in', startKmsStandIn({ port: await port('kms') }));
@@ -162,6 +174,28 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       VISIBILITY_TIMEOUT_SECONDS,
     );
 
+    // Delivery events as in AWS (docs/design.md §19): SES → SNS topic → raw SQS subscription → events function.
+    const eventQueues = await createQueues(
+      sqs,
+      { queue: 'tenant-mailer-ses-events', dlq: 'tenant-mailer-ses-events-dlq' },
+      VISIBILITY_TIMEOUT_SECONDS,
+    );
+    const eventsTopicArn = await createEventsTopic(
+      sqsServer.url,
+      'tenant-mailer-ses-events',
+      eventQueues.queueArn,
+    );
+    publishSimulated = async (mail) => {
+      // After the dispatcher's record of the send, as SES's events come seconds later (the events
+      // function retries an event whose delivery is not recorded yet).
+      await new Promise((resolve) => setTimeout(resolve, SIMULATED_EVENT_DELAY_MS));
+      for (const record of simulatedRecords(mail)) {
+        await publishToTopic(sqsServer.url, eventsTopicArn, record).catch((error: unknown) =>
+          log(`  SES events: ${error instanceof Error ? error.message : String(error)}`),
+        );
+      }
+    };
+
     const alertQueues = await createQueues(
       sqs,
       { queue: 'tenant-mailer-alerts', dlq: 'tenant-mailer-alerts-dlq' },
@@ -191,6 +225,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       QUEUE_URL: queues.queueUrl,
       DLQ_URL: queues.dlqUrl,
       ALERTS_QUEUE_URL: alertQueues.queueUrl,
+      EVENTS_DLQ_URL: eventQueues.dlqUrl,
       PLATFORM_FROM_ADDRESS: PLATFORM_FROM,
       PLATFORM_NAME: PLATFORM_NAME,
       SES_CONFIGURATION_SET,
@@ -203,6 +238,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailerLocal',
     });
     const notifier = (await import('../../functions/notifier/handler')).handler as SqsHandler;
+    const eventsHandler = (await import('../../functions/events/handler')).handler as SqsHandler;
 
     const issuer = await loadOrCreateLocalIssuer(join(options.dir, 'jwt-key.json'));
     const listeners: BatchListener[] = [];
@@ -230,6 +266,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       onError: (error) => log(`  alert poller: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push({ close: () => alertPoller.stop() });
+    const eventsPoller: Poller = startPoller({
+      sqs,
+      queueUrl: eventQueues.queueUrl,
+      queueArn: eventQueues.queueArn,
+      handler: eventsHandler,
+      timeoutMs: INVOCATION_TIMEOUT_MS,
+      onError: (error) => log(`  events poller: ${error instanceof Error ? error.message : String(error)}`),
+    });
+    started.push({ close: () => eventsPoller.stop() });
 
     const info: StackInfo = {
       apiUrl,
@@ -248,6 +293,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       adminToken: await issuer.token('platform-admin', { admin: true }),
       webhookUrl: webhooks.url,
       oauth: oauth.info,
+      eventsTopicArn,
+      eventsQueueUrl: eventQueues.queueUrl,
+      eventsDlqUrl: eventQueues.dlqUrl,
     };
     const stackFile = join(options.dir, 'stack.json');
     // Written whole, then renamed: a script polling for stack.json never reads half of it.
