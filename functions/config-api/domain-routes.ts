@@ -5,7 +5,7 @@ import { type DomainNameProblem, normalizeDomainName } from '../core/domain-name
 import { sesTenantName } from '../core/ses-tenant';
 import type { DomainsApiDeps, RouteContext } from './deps';
 import type { DomainView } from './domain-schemas';
-import { HttpError, NotFoundError, UnprocessableError } from './errors';
+import { DomainConflictError, NotFoundError, UnprocessableError } from './errors';
 import { json, noContent } from './http';
 
 /**
@@ -29,7 +29,7 @@ function domainsOf(ctx: RouteContext): DomainsApiDeps {
 }
 
 const conflict = (code: 'domain-taken' | 'domain-pending', message: string) =>
-  new HttpError(409, code, message, { field: 'domain' });
+  new DomainConflictError(code, message, 'domain');
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const expired = (claim: DomainClaim, nowMs: number) =>

@@ -87,8 +87,15 @@ export type UnprocessableCode =
   | 'host-refused'
   | 'dns-failure'
   | 'password-required'
-  | 'domain-taken'
   | 'domain-unverified';
+
+/** 409: a sender domain another tenant owns or is verifying (the sender PUT and the domain routes). */
+export class DomainConflictError extends HttpError {
+  constructor(code: 'domain-taken' | 'domain-pending', message: string, field: string) {
+    super(409, code, message, { field });
+    this.name = 'DomainConflictError';
+  }
+}
 
 /** 422: a well-formed body the API will not accept; `field` names the offending member (dotted path). */
 export class UnprocessableError extends HttpError {

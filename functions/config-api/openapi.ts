@@ -93,7 +93,7 @@ export interface Operation {
 const VALIDATION_422 =
   '`validation` (field names the member), `host-refused` (smtp.host / smtp.port), `dns-failure`, ' +
   '`password-required` (a password may be omitted only while host, port and username stay the same), ' +
-  '`domain-taken`, `domain-unverified` (domain.name: not a domain of this tenant that SES verified).';
+  '`domain-unverified` (domain.name: not a domain of this tenant that SES verified).';
 
 const OPERATIONS: Record<string, Operation> = {
   'PUT /tenants/{tenantId}/sender': {
@@ -106,7 +106,9 @@ const OPERATIONS: Record<string, Operation> = {
     request: 'SenderPut',
     errors: {
       '400': '`bad-request`: the body is not JSON.',
-      '409': '`conflict`: the config kept changing concurrently; retry.',
+      '409':
+        '`conflict`: the config kept changing concurrently; retry. `domain-taken` (domain.name): another ' +
+        'tenant owns the domain.',
       '422': VALIDATION_422,
     },
   },

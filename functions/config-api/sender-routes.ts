@@ -5,7 +5,7 @@ import type { SenderConfig } from '../core/types';
 import { afterConfigWrite } from './after-write';
 import type { RouteContext } from './deps';
 import { requireVerifiedDomain } from './domain-routes';
-import { BadRequestError, ConflictError, UnprocessableError } from './errors';
+import { BadRequestError, ConflictError, DomainConflictError } from './errors';
 import { BODY_FIELD, json, noContent, parseJsonBody, parseWith } from './http';
 import { checkOAuth2, guardTokenUrl, smtpServerOf, storedOAuth2Of } from './oauth-rules';
 import { type PutSenderBody, putSenderBodySchema } from './schemas';
@@ -64,7 +64,7 @@ export async function putSenderRoute(ctx: RouteContext): Promise<APIGatewayProxy
       const expected = current?.version ?? 0;
       const next = await configFrom(ctx, body, current, expected + 1, encrypt);
       if (newDomain && (await deps.store.claimDomain(newDomain, tenantId)) === 'owned-by-other') {
-        throw new UnprocessableError(
+        throw new DomainConflictError(
           'domain-taken',
           `domain ${newDomain} belongs to another tenant`,
           'domain.name',

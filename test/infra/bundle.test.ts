@@ -27,6 +27,7 @@ const PLACEHOLDERS: Record<string, string> = {
   QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/mail',
   DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/mail-dlq',
   SES_CONFIGURATION_SET: 'tenant-mailer',
+  SES_ARN_PREFIX: 'arn:aws:ses:us-east-1:000000000000:',
 };
 
 function functionOf(name: 'dispatcher' | 'configFunction'): { bundle: string; env: Record<string, string> } {

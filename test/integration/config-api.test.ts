@@ -244,7 +244,7 @@ describe('config API: domain mode', () => {
       mode: 'domain',
       domain: { name: 'acme.example', fromAddress: 'hello@acme.example' },
     });
-    expect(theirs.status).toBe(422);
+    expect(theirs.status).toBe(409);
     expect(theirs.body).toEqual({
       error: { code: 'domain-taken', message: expect.any(String), field: 'domain.name' },
     });
