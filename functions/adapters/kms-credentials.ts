@@ -18,8 +18,3 @@ export function createKmsCredentials(cipher: Pick<PasswordCipher, 'decryptPasswo
     invalidate: () => undefined,
   };
 }
-
-/** A credential known already (an unsaved config's typed password): nothing to fetch or forget. */
-export function fixedCredentials(credential: SmtpCredential): SmtpCredentials {
-  return { credentialFor: async () => credential, invalidate: () => undefined };
-}

@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { SecretPurpose, SmtpCredential, SmtpCredentials } from '../core/ports';
+import { fixedCredentials } from '../core/credentials';
+import type { SecretPurpose, SmtpCredentials } from '../core/ports';
 import type { SenderConfig, SmtpSecurity, StoredOAuth2 } from '../core/types';
 import type { RouteContext } from './deps';
 import { RateLimitedError, UnprocessableError } from './errors';
@@ -164,7 +165,7 @@ async function oauth2Credentials(
 ): Promise<{ oauth2?: StoredOAuth2; typed?: SmtpCredentials }> {
   const { secret } = subject;
   if ('password' in secret) {
-    return { typed: typedPassword({ type: 'password', user: subject.username, pass: secret.password }) };
+    return { typed: fixedCredentials({ type: 'password', user: subject.username, pass: secret.password }) };
   }
   if ('oauth2' in secret) return { oauth2: secret.oauth2 };
   if (!('typed' in secret)) return {};
@@ -184,11 +185,6 @@ async function oauth2Credentials(
     },
   );
   return { typed };
-}
-
-/** An unsaved config's password as the credentials port the sender asks: nothing to fetch or forget. */
-function typedPassword(credential: SmtpCredential): SmtpCredentials {
-  return { credentialFor: async () => credential, invalidate: () => undefined };
 }
 
 function answer(
