@@ -1,11 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  awsErrors,
-  dynamoRequest,
-  type FaultRule,
-  type HttpFault,
-  type HttpRequestInfo,
-} from '../support/fault-proxy';
+import { awsErrors, dynamoRequest } from '../support/aws-wire';
+import type { FaultRule, HttpFault, HttpRequestInfo } from '../support/fault-proxy';
 import { expectSound, type FaultRig, keysFor, useFaultRig } from '../support/faults';
 import type { TestSmtpServer } from '../support/smtp';
 

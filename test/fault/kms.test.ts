@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
+import { awsErrors } from '../support/aws-wire';
 import { toSqsRecord } from '../support/dispatcher';
-import { awsErrors, type HttpFault } from '../support/fault-proxy';
+import type { HttpFault } from '../support/fault-proxy';
 import { expectSound, type FaultRig, keysFor as keys, useFaultRig } from '../support/faults';
 import type { TestSmtpServer } from '../support/smtp';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { awsErrors, type FaultRule, type HttpFault, type HttpRequestInfo } from '../support/fault-proxy';
+import { awsErrors } from '../support/aws-wire';
+import type { FaultRule, HttpFault, HttpRequestInfo } from '../support/fault-proxy';
 import { expectSound, type FaultRig, keysFor, useFaultRig } from '../support/faults';
 
 // SES throttling and 5xx, and answers lost after SES took the mail: every message ends delivered or in

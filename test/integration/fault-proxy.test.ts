@@ -4,10 +4,9 @@ import { DecryptCommand, EncryptCommand, KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client, SendEmailCommand, TooManyRequestsException } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awsErrors, dynamoRequest } from '../support/aws-wire';
 import { type DynamoFixture, localDynamoClient, startDynamo } from '../support/dynamo';
 import {
-  awsErrors,
-  dynamoRequest,
   type FaultProxy,
   type HttpFault,
   type HttpRequestInfo,
