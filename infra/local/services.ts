@@ -25,19 +25,62 @@ const sesServer = (
 
 const HOST = '127.0.0.1';
 
-/** dynalite in memory (no TTL deletion, no transactions: the project designs around both). */
-export async function startDynalite(port = 0): Promise<LocalService> {
-  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+/**
+ * dynalite (no TTL deletion, no transactions: the project designs around both), in memory, or on LevelDB
+ * under `path` so the table outlives a restart.
+ */
+export async function startDynalite(port = 0, path?: string): Promise<LocalService> {
+  const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0, ...(path && { path }) });
   const bound = await listen(server, port, HOST);
   return { url: `http://${HOST}:${bound}`, port: bound, close: () => closeServer(server) };
 }
 
-/** fauxqs bound to loopback (its own starter binds every interface). Queue URLs use a `*.localhost` host. */
-export async function startFauxqs(port = 0): Promise<LocalService> {
-  const app = buildApp({ logger: false, host: 'localhost' });
+/**
+ * fauxqs bound to loopback (its own starter binds every interface). Queue URLs use a `*.localhost` host.
+ * With `dataDir`, queues and messages live in SQLite there (fauxqs's persistence, which only its own
+ * starter wires: the same wiring is done here around buildApp).
+ */
+export async function startFauxqs(port = 0, dataDir?: string): Promise<LocalService> {
+  const persistent = dataDir ? await fauxqsPersistence(dataDir) : undefined;
+  const app = buildApp({
+    logger: false,
+    host: 'localhost',
+    ...(persistent && { stores: persistent.stores }),
+  });
+  if (persistent) app.addHook('preClose', () => persistent.close());
   await app.listen({ port, host: HOST });
   const address = app.server.address() as AddressInfo;
   return { url: `http://${HOST}:${address.port}`, port: address.port, close: () => app.close() };
+}
+
+type Stores = NonNullable<NonNullable<Parameters<typeof buildApp>[0]>['stores']>;
+interface Persistence {
+  load(sqs: unknown, sns: unknown, s3: unknown): void;
+  close(): void;
+}
+type Persisted = { persistence?: Persistence };
+
+/** fauxqs's stores with its SQLite persistence loaded and attached, as its startFauxqs does. */
+async function fauxqsPersistence(dataDir: string): Promise<{ stores: Stores; close(): void }> {
+  const base = import.meta.resolve('fauxqs');
+  const load = async <T>(file: string, name: string): Promise<T> =>
+    ((await import(new URL(file, base).href)) as Record<string, T>)[name] as T;
+  const SqsStore = await load<new () => Stores['sqsStore']>('./sqs/sqsStore.js', 'SqsStore');
+  const SnsStore = await load<new () => Stores['snsStore']>('./sns/snsStore.js', 'SnsStore');
+  const S3Store = await load<new () => Stores['s3Store']>('./s3/s3Store.js', 'S3Store');
+  const Manager = await load<new (dir: string) => Persistence>('./persistence.js', 'PersistenceManager');
+  await mkdir(dataDir, { recursive: true });
+  const stores: Stores = { sqsStore: new SqsStore(), snsStore: new SnsStore(), s3Store: new S3Store() };
+  const persistence = new Manager(dataDir);
+  // Loaded before the stores get their persistence, so loading writes nothing back.
+  persistence.load(stores.sqsStore, stores.snsStore, stores.s3Store);
+  for (const store of [stores.sqsStore, stores.snsStore, stores.s3Store]) {
+    (store as unknown as Persisted).persistence = persistence;
+  }
+  for (const queue of (stores.sqsStore as unknown as { allQueues(): Persisted[] }).allQueues()) {
+    queue.persistence = persistence;
+  }
+  return { stores, close: () => persistence.close() };
 }
 
 /** aws-ses-v2-local: SES v2 API plus `/store` and a mailbox page at its base URL. */

@@ -5,7 +5,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import { loadOrCreateLocalIssuer } from './jwt';
-import { startKmsStandIn } from './kms-stand-in';
+import { DEFAULT_KEY_ID, startKmsStandIn } from './kms-stand-in';
 import { type LocalOAuthInfo, startLocalOAuth } from './oauth-stack';
 import { type Poller, type SqsHandler, startPoller } from './poller';
 import { choosePort, DEFAULT_PORTS, type PortName } from './ports';
@@ -20,6 +20,7 @@ import {
 import type { RecordMail } from './ses-event-records';
 import { createEventsTopic, publishToTopic, simulatedRecords } from './ses-events-path';
 import { SES_STAND_IN_ACCOUNT, startSesStandIn } from './ses-stand-in';
+import { loadOrCreateKmsMaterial, STATE } from './state';
 import { createTable } from './table';
 import { startWebhookReceiver } from './webhook-receiver';
 import { DEFAULT_DISPATCHERS, startWorkers } from './workers';
@@ -82,6 +83,7 @@ const TABLE = 'tenant-mailer';
 const VISIBILITY_TIMEOUT_SECONDS = 30;
 const INVOCATION_TIMEOUT_MS = 30_000;
 const MAX_ATTEMPTS = 5;
+const KMS_ALIAS = 'alias/tenant-mailer';
 const PLATFORM_FROM = 'notifications@platform.example';
 const PLATFORM_NAME = 'Tenant Mailer';
 /** The SES configuration set the dispatcher names, as the CDK stack's in AWS (it exists in the local SES). */
@@ -118,8 +120,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       return service;
     };
 
-    const dynamodb = await up('DynamoDB (dynalite)', startDynalite(await port('dynamodb')));
-    const sqsServer = await up('SQS (fauxqs)', startFauxqs(await port('sqs')));
+    // The table and the queues live under the stack's folder, so a restart finds them (state.ts).
+    const dynamodb = await up(
+      'DynamoDB (dynalite)',
+      startDynalite(await port('dynamodb'), join(options.dir, STATE.dynamodb)),
+    );
+    const sqsServer = await up('SQS (fauxqs)', startFauxqs(await port('sqs'), join(options.dir, STATE.sqs)));
     const ses = await up('SES mailbox (aws-ses-v2-local)', startSesLocal(await port('ses')));
     // The handlers talk to the stand-in (identities, tenants, SES's send checks); it hands what SES would
     // accept to aws-ses-v2-local, which keeps the mailbox. The platform's own domain is verified from the start.
@@ -135,13 +141,25 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         onAccepted: (mail) => void publishSimulated(mail),
       }),
     );
-    const kms = await up('KMS stand-in', startKmsStandIn({ port: await port('kms') }));
+    const kms = await up(
+      'KMS stand-in',
+      startKmsStandIn({
+        port: await port('kms'),
+        keys: [
+          {
+            keyId: DEFAULT_KEY_ID,
+            material: await loadOrCreateKmsMaterial(options.dir),
+            aliases: [KMS_ALIAS],
+          },
+        ],
+      }),
+    );
     const mailbox = await up(
       'tenant mailbox (maildev)',
       startMailbox({
         webPort: await port('mailboxWeb'),
         smtpPort: await port('mailboxSmtp'),
-        mailDirectory: join(options.dir, 'maildev'),
+        mailDirectory: join(options.dir, STATE.maildev),
         username: 'acme-relay',
         password: 'local-mailbox-password',
       }),
@@ -205,7 +223,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       'alert webhook receiver',
       startWebhookReceiver({
         secret: LOCAL_WEBHOOK_SECRET,
-        file: join(options.dir, 'webhooks.jsonl'),
+        file: join(options.dir, STATE.webhooks),
         port: await port('webhooks'),
       }),
     );

@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole pipeline on this machine, no AWS account. `npm start -- --no-demo` skips the demo;
- * `--dispatchers N` sets how many dispatcher worker processes poll the queue (default 5).
+ * `--dispatchers N` sets how many dispatcher worker processes poll the queue (default 5); `--fresh` wipes the
+ * state kept in `.local/` (the table, the queues, the KMS key…) first, and the demo runs once per fresh state.
  * Ports: LOCAL_*_PORT (see ports.ts); `TENANT_SMTP_ALLOW_PRIVATE=0` keeps the production network guard.
  */
 import { join, relative } from 'node:path';
@@ -16,6 +17,7 @@ import {
 } from './demo';
 import { PortError } from './ports';
 import { type LocalStack, localDir, type StackInfo, startLocalStack } from './stack';
+import { demoDone, markDemoDone, wipeState } from './state';
 import { DEFAULT_DISPATCHERS } from './workers';
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       'no-demo': { type: 'boolean', default: false },
+      fresh: { type: 'boolean', default: false },
       dispatchers: { type: 'string', default: String(DEFAULT_DISPATCHERS) },
     },
     strict: true,
@@ -53,7 +56,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
 
-  say('tenant-mailer local stack: starting on 127.0.0.1');
+  if (values.fresh) await wipeState(dir);
+  say(
+    `tenant-mailer local stack: starting on 127.0.0.1 (${values.fresh ? 'fresh state' : `state in ${shown(dir)}; --fresh wipes it`})`,
+  );
   startup = startLocalStack({ dir, log: say, dispatchers, signal: starting.signal }).catch(
     (error: unknown) => {
       if (!stopping) {
@@ -77,7 +83,13 @@ async function main(): Promise<void> {
       say();
       say('demo skipped: TENANT_SMTP_ALLOW_PRIVATE=0 keeps the production network guard, which refuses the');
       say("demo tenants' SMTP servers on 127.0.0.1. Start without it for the demo (or pass --no-demo).");
-    } else if (!values['no-demo']) await runDemo(info);
+    } else if (!values['no-demo'] && demoDone(dir)) {
+      say();
+      say('demo: already ran on this state (its tenants are still configured); --fresh runs it again.');
+    } else if (!values['no-demo']) {
+      await runDemo(info);
+      await markDemoDone(dir);
+    }
   } catch (error) {
     if (stopping) return;
     say(`demo failed: ${explain(error)}`);

@@ -25,6 +25,8 @@ export interface Exit {
 export interface LocalStackProcess {
   /** The stack's LOCAL_STACK_DIR (stack.json, jwt-key.json, maildev/). */
   dir: string;
+  /** The LOCAL_*_PORT settings it was started with. */
+  ports: Record<string, string>;
   child: ChildProcess;
   /** Everything the stack printed so far, stdout and stderr interleaved. */
   output(): string;
@@ -82,9 +84,11 @@ export async function spawnLocalStack(options: {
   demo: boolean;
   args?: string[];
   dir?: string;
+  /** The LOCAL_*_PORT settings of a previous stack, to restart on the same ports. */
+  ports?: Record<string, string>;
 }): Promise<LocalStackProcess> {
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'tenant-mailer-e2e-'));
-  const ports = await stablePorts();
+  const ports = options.ports ?? (await stablePorts());
   const args = [
     '--disable-warning=ExperimentalWarning',
     '--import',
@@ -138,6 +142,7 @@ export async function spawnLocalStack(options: {
 
   return {
     dir,
+    ports,
     child,
     output: () => output,
     ready: (timeoutMs) => poll('waiting for stack.json', timeoutMs, () => readStackInfo(dir)),
