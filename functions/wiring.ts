@@ -113,11 +113,12 @@ export function sesFrom(settings: Settings): SesSender {
   });
 }
 
-export function queueFrom(settings: Settings): MailQueue {
+/** The queue operations on `queueUrl` (the mail queue by default; the notifier's is the alerts queue). */
+export function queueFrom(settings: Settings, queueUrl: string = settings.queueUrl): MailQueue {
   // The local SQS's queue URLs carry a host that does not resolve; the endpoint comes from settings.
   return createQueueAdapter({
     sqs: new SQSClient({ useQueueUrlAsEndpoint: false }),
-    queueUrl: settings.queueUrl,
+    queueUrl,
     dlqUrl: settings.dlqUrl,
   });
 }

@@ -12,11 +12,8 @@ import { describe, expect, it } from 'vitest';
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const FUNCTIONS = join(ROOT, 'functions');
 
-/**
- * The files that build adapters: the shared wiring module, and a handler entry that builds its own
- * (the notifier's, until it takes its adapters from the wiring module too).
- */
-const WIRING = ['wiring.ts', 'notifier/handler.ts'];
+/** The one module that builds adapters; the handler entries (handler.ts files) take theirs from it. */
+const WIRING = ['wiring.ts'];
 /** Handler entries: the only handler files that may import the wiring. */
 const ENTRY = /^[^/]+\/handler\.ts$/;
 
