@@ -15,6 +15,7 @@ import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard'
 import { createQueueAdapter } from './adapters/queue';
 import { createSesDomains, type SesDomains } from './adapters/ses-domains';
 import { createSesSender } from './adapters/ses-sender';
+import { withSesTenants } from './adapters/ses-tenant-sender';
 import { createOAuthTokens, createTenantCredentials } from './adapters/smtp-credentials';
 import {
   createTenantSmtpSender,
@@ -106,11 +107,18 @@ export function oauthTokensFrom(settings: Settings, clock: Clock): OAuthTokens {
   return createOAuthTokens({ clock, allowPrivate: settings.allowPrivateSmtp });
 }
 
-export function sesFrom(settings: Settings): SesSender {
-  return createSesSender({
+/**
+ * The dispatcher's SES sender; with the stack's SES account named (SES_ARN_PREFIX) every send goes
+ * through the tenant's SES tenant, made on first need (docs/design.md §20).
+ */
+export function sesFrom(settings: Settings, clock: Clock): SesSender {
+  const inner = createSesSender({
     ses: new SESv2Client({}),
     ...(settings.sesConfigurationSet !== undefined && { configurationSet: settings.sesConfigurationSet }),
   });
+  const domains = domainAdaptersFrom(settings);
+  if (domains === undefined) return inner;
+  return withSesTenants({ inner, store: domains.store, ses: domains.ses, clock });
 }
 
 /** The queue operations on `queueUrl` (the mail queue by default; the notifier's is the alerts queue). */

@@ -74,6 +74,13 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
         'SES tenants are created per tenant-mailer tenant at run time (tm-<tenantId>, ARN tenant/<name>/<id>); ' +
         'the grant is limited to that prefix in this account and region.',
     },
+    {
+      scope: stack.dispatcher.role ?? stack.dispatcher,
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:tenant/tm-*]',
+      reason:
+        'SES tenants are created per tenant-mailer tenant at run time (tm-<tenantId>, ARN tenant/<name>/<id>); ' +
+        'the grant is limited to that prefix in this account and region.',
+    },
   );
   for (const route of stack.api.publicRoutes) {
     list.push({

@@ -82,8 +82,6 @@ export class PlatformMail extends Construct {
   grantManageDomains(grantee: iam.IGrantable): void {
     const stack = Stack.of(this);
     const identities = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
-    // SES tenants are named tm-<tenantId> (their ARN: tenant/<name>/<id>).
-    const tenants = stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' });
     iam.Grant.addToPrincipal({
       grantee,
       actions: [
@@ -94,6 +92,18 @@ export class PlatformMail extends Construct {
       ],
       resourceArns: [identities],
     });
+    this.grantSesTenants(grantee);
+  }
+
+  /**
+   * Lets `grantee` make a tenant's SES tenant on first need (tm-*) and associate the identities and the
+   * configuration set with it (the config API on a domain claim, the dispatcher on a first SES send).
+   */
+  grantSesTenants(grantee: iam.IGrantable): void {
+    const stack = Stack.of(this);
+    const identities = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
+    // SES tenants are named tm-<tenantId> (their ARN: tenant/<name>/<id>).
+    const tenants = stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' });
     iam.Grant.addToPrincipal({ grantee, actions: ['ses:CreateTenant'], resourceArns: [tenants] });
     iam.Grant.addToPrincipal({
       grantee,

@@ -72,12 +72,18 @@ export class TenantMailerStack extends Stack {
       sesConfigurationSet: this.mail.configurationSet.configurationSetName,
     };
 
+    // SES tenants and domain identities live in this account (docs/design.md §20): the config API
+    // manages them, the dispatcher sends through each tenant's SES tenant.
+    const sesAccount = {
+      SES_ARN_PREFIX: `arn:${this.partition}:ses:${this.region}:${this.account}:`,
+      SES_PLATFORM_IDENTITY: config.platformIdentity,
+    };
     this.dispatcher = bundledFunction(this, 'Dispatcher', {
       entry: 'functions/dispatcher/handler.ts',
       description: 'tenant-mailer dispatcher: SQS batches to tenant SMTP or SES',
       timeout: DISPATCHER_TIMEOUT,
       memorySize: 512,
-      environment: settingsEnvironment(config, settings, SERVICE_NAMES.dispatcher),
+      environment: { ...settingsEnvironment(config, settings, SERVICE_NAMES.dispatcher), ...sesAccount },
       network: this.egress?.network,
     });
     this.dispatcher.addEventSource(
@@ -106,18 +112,14 @@ export class TenantMailerStack extends Stack {
       }),
     );
     this.mail.grantSend(this.dispatcher);
+    this.mail.grantSesTenants(this.dispatcher);
 
     this.configFunction = bundledFunction(this, 'ConfigApiFunction', {
       entry: 'functions/config-api/handler.ts',
       description: 'tenant-mailer config API',
       timeout: CONFIG_API_TIMEOUT,
       memorySize: 512,
-      environment: {
-        ...settingsEnvironment(config, settings, SERVICE_NAMES.configApi),
-        // The domain routes (docs/design.md "Domains") manage identities and SES tenants in this account.
-        SES_ARN_PREFIX: `arn:${this.partition}:ses:${this.region}:${this.account}:`,
-        SES_PLATFORM_IDENTITY: config.platformIdentity,
-      },
+      environment: { ...settingsEnvironment(config, settings, SERVICE_NAMES.configApi), ...sesAccount },
       network: this.egress?.network,
     });
     this.data.table.grant(this.configFunction, ...CONFIG_API_TABLE_ACTIONS);

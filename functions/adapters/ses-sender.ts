@@ -28,6 +28,7 @@ export function createSesSender(options: SesSenderOptions): SesSender {
         ...(input.tags.length > 0 && { EmailTags: input.tags }),
         ...(configurationSet !== undefined &&
           configurationSet !== '' && { ConfigurationSetName: configurationSet }),
+        ...(input.tenantName !== undefined && { TenantName: input.tenantName }),
       });
       let messageId: string | undefined;
       try {

@@ -174,6 +174,8 @@ export interface SesSendInput {
   /** Only the recipients still owed; SES delivers to these, not to the header recipients. */
   destinations: SesDestinations;
   tags: SesTag[];
+  /** The SES tenant the send goes through (`TenantName`; docs/design.md §20). */
+  tenantName?: string;
   /**
    * Ends the call when it aborts (the invocation's deadline): a hung SES call must not outlive the lease
    * on the message. The send then fails as retryable, code `Timeout`; SES may still have taken it.

@@ -35,7 +35,7 @@ function build(): DispatchHandler {
     store: storeFrom(settings, clock),
     suppressions: suppressionsFrom(settings, clock),
     smtp: tenantSmtpFrom(settings, { guard: guardFrom(settings), cipher, clock, logger }),
-    ses: sesFrom(settings),
+    ses: sesFrom(settings, clock),
     queue: queueFrom(settings),
     mime,
     logger,

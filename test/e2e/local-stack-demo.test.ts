@@ -101,6 +101,24 @@ describe('npm start (demo)', () => {
     }
   });
 
+  it('sends every SES message through its tenant’s SES tenant (TenantName tm-<tenantId>)', async () => {
+    // Act
+    const answer = await fetch(`${info.endpoints.sesv2}/_local/sends`);
+    const { sends } = (await answer.json()) as {
+      sends: { tenantName?: string; tags: { Name: string; Value: string }[] }[];
+    };
+
+    // The demo's six fallback sends (alert emails of the notifier carry no TenantName yet).
+    const tag = (send: (typeof sends)[number], name: string) => send.tags.find((t) => t.Name === name)?.Value;
+    const demo = sends.filter((send) => ['auth', 'no-config'].includes(tag(send, 'fallbackReason') ?? ''));
+
+    // Assess
+    expect(demo).toHaveLength(6);
+    for (const send of demo) {
+      expect(send.tenantName).toBe(`tm-${tag(send, 'tenantId')}`);
+    }
+  });
+
   it("tells globex's admins once: the alert email in the SES mailbox and the signed event in webhooks.jsonl", async () => {
     // Prepare
     const file = join((stack as LocalStackProcess).dir, 'webhooks.jsonl');

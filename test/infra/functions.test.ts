@@ -55,6 +55,22 @@ describe('dispatcher', () => {
       SES_CONFIGURATION_SET: r.ref(s.stack.mail.configurationSet),
       MAX_ATTEMPTS: '5',
       HOLD_MAX_AGE_SECONDS: '86400',
+      // The SES account of the tenants' SES tenants (docs/design.md §20).
+      SES_ARN_PREFIX: {
+        'Fn::Join': [
+          '',
+          [
+            'arn:',
+            { Ref: 'AWS::Partition' },
+            ':ses:',
+            { Ref: 'AWS::Region' },
+            ':',
+            { Ref: 'AWS::AccountId' },
+            ':',
+          ],
+        ],
+      },
+      SES_PLATFORM_IDENTITY: expect.any(String),
       POWERTOOLS_SERVICE_NAME: 'tenant-mailer-dispatcher',
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailer',
       POWERTOOLS_LOG_LEVEL: 'INFO',
