@@ -72,6 +72,12 @@ export const awsErrors = {
       ),
     invalidCiphertext: () => jsonError('1.1', 400, 'InvalidCiphertextException', ''),
   },
+  /** SQS, JSON 1.0. */
+  sqs: {
+    internal: () =>
+      jsonError('1.0', 500, 'com.amazonaws.sqs#InternalError', 'We encountered an internal error.'),
+    unavailable: () => jsonError('1.0', 503, 'com.amazonaws.sqs#ServiceUnavailable', 'Service Unavailable'),
+  },
   /** SES v2, REST JSON (the error type in the x-amzn-ErrorType header). */
   ses: {
     tooManyRequests: () => restJsonError(429, 'TooManyRequestsException', 'Too Many Requests'),

@@ -1,16 +1,18 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, expect } from 'vitest';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createKmsCipher, type KmsCipherOptions } from '../../functions/adapters/kms-cipher';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
+import { createQueueAdapter } from '../../functions/adapters/queue';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import type { PasswordCipher } from '../../functions/core/ports';
 import { DLQ_REASONS } from '../../functions/core/types';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
+import { localClientConfig } from './aws-client';
 import {
   type ContainerOverrides,
   type DispatcherFixture,
@@ -51,10 +53,11 @@ const DOUBT = /possible duplicate|send again|sent again|settled recipients again
 
 export interface FaultRig {
   fx: DispatcherFixture;
-  /** Proxies in front of dynalite, the KMS stand-in and local SES (the dispatcher's only way to them). */
+  /** Proxies in front of dynalite, the KMS stand-in, local SES and SQS (the dispatcher's only way to them). */
   dynamo: HttpProxy;
   kms: HttpProxy;
   ses: HttpProxy;
+  sqs: HttpProxy;
   /** What the dispatchers built by `container` logged (info and above). */
   logs: LogEntry[];
   /** A KMS cipher through the proxy (a container's default one, or with other options). */
@@ -95,25 +98,21 @@ export function useFaultRig(onStart: (rig: FaultRig) => void): void {
   const proxies: HttpProxy[] = [];
   beforeAll(async () => {
     const fx = await startDispatcherFixture();
-    const [dynamo, kms, ses] = await Promise.all([
+    const [dynamo, kms, ses, sqs] = await Promise.all([
       startHttpFaultProxy(fx.dynamo.endpoint, { seed: 11 }),
       startHttpFaultProxy(fx.kms.endpoint, { seed: 12 }),
       startHttpFaultProxy(fx.ses.endpoint, { seed: 13 }),
+      startHttpFaultProxy(fx.sqs.endpoint, { seed: 14 }),
     ]);
-    proxies.push(dynamo, kms, ses);
-    const credentials = { accessKeyId: 'test', secretAccessKey: 'test' };
+    proxies.push(dynamo, kms, ses, sqs);
     const dynamoClient = localDynamoClient(dynamo.url);
     const doc = DynamoDBDocumentClient.from(dynamoClient, {
       marshallOptions: { removeUndefinedValues: true },
     });
-    const kmsClient = new KMSClient({ endpoint: kms.url, region: 'us-east-1', credentials, maxAttempts: 1 });
-    const sesClient = new SESv2Client({
-      endpoint: ses.url,
-      region: 'us-east-1',
-      credentials,
-      maxAttempts: 1,
-    });
-    clients.push(doc, dynamoClient, kmsClient, sesClient);
+    const kmsClient = new KMSClient(localClientConfig(kms.url));
+    const sesClient = new SESv2Client(localClientConfig(ses.url));
+    const sqsClient = new SQSClient({ ...localClientConfig(sqs.url), useQueueUrlAsEndpoint: false });
+    clients.push(doc, dynamoClient, kmsClient, sesClient, sqsClient);
     const logs: LogEntry[] = [];
     let lastDeadline = 0;
 
@@ -135,12 +134,14 @@ export function useFaultRig(onStart: (rig: FaultRig) => void): void {
       dynamo,
       kms,
       ses,
+      sqs,
       logs,
       container: (overrides = {}) =>
         fx.newContainer({
           store: createDynamoStore({ doc, tableName: fx.dynamo.tableName, clock: fx.clock }),
           credentials: createKmsCredentials(cipher()),
           ses: createSesSender({ ses: sesClient }),
+          queue: createQueueAdapter({ sqs: sqsClient, queueUrl: fx.sqs.queueUrl, dlqUrl: fx.sqs.dlqUrl }),
           logger: capturingLogger(logs),
           ...overrides,
         }),
