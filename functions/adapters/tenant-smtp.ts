@@ -77,6 +77,14 @@ function refusedToken(outcome: SmtpSendOutcome | SmtpVerifyOutcome): boolean {
   return !outcome.ok && outcome.error.phase === 'AUTH' && outcome.error.command === 'AUTH XOAUTH2';
 }
 
+/** Runs `attempt`, and once more when it ended in a refused token (already dropped by then). */
+async function retriedOnRefusedToken<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
+  attempt: () => Promise<T>,
+): Promise<T> {
+  const outcome = await attempt();
+  return refusedToken(outcome) ? attempt() : outcome;
+}
+
 /**
  * Sends one message through `transport` before `deadline` and reads the outcome from nodemailer's
  * answer plus the slot's tracker (which step was waiting, which recipients were taken). The deadline
@@ -259,9 +267,7 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
 
   async function send(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
     const call = startCall(opts);
-    const outcome = await sendAttempt(target, mail, call);
-    // The refused token is forgotten already (afterFailure): one more try with a fresh one.
-    return refusedToken(outcome) ? sendAttempt(target, mail, call) : outcome;
+    return retriedOnRefusedToken(() => sendAttempt(target, mail, call));
   }
 
   /** Runs `work` over a transport of its own (no pool), timeouts clipped to the call's deadline. */
@@ -271,8 +277,7 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
     work: OwnConnectionWork<T>,
   ): Promise<T | SmtpSendOutcome> {
     const call = startCall(opts);
-    const outcome = await ownConnectionAttempt(target, call, work);
-    return refusedToken(outcome) ? ownConnectionAttempt(target, call, work) : outcome;
+    return retriedOnRefusedToken(() => ownConnectionAttempt(target, call, work));
   }
 
   async function ownConnectionAttempt<T extends SmtpSendOutcome | SmtpVerifyOutcome>(

@@ -5,6 +5,7 @@
  * - P1: AWS calls per message by kind for a warm batch of 10 of one tenant (SDK middleware counts).
  * - P3: a blackholed tenant server: seconds and connections per batch until the breaker opens, then
  *   while it is open, with the production sender timeouts.
+ * - P4: token requests per 1,000 messages of one OAuth2 tenant (XOAUTH2), one and two containers.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -12,12 +13,14 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import type { SQSRecord } from 'aws-lambda';
 import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
+import { createTenantCredentials } from '../../functions/adapters/smtp-credentials';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { type DispatcherFixture, mail, startDispatcherFixture } from '../support/dispatcher';
+import { OAUTH_CLIENT, OAUTH_MAILBOX, OAuthRig } from '../support/oauth';
 import { countCommands, resetCounts } from '../support/sdk';
-import { testSenderOptions } from '../support/smtp';
+import { TEST_HOST, testSenderOptions } from '../support/smtp';
 
 const READS = new Set([
   'GetCommand',
@@ -126,6 +129,54 @@ async function p3(fx: DispatcherFixture) {
   return rows.join('\n');
 }
 
+/** P4: 1,000 messages of one OAuth2 tenant in batches of 10, over one container, then two. */
+async function p4(fx: DispatcherFixture) {
+  const rig = await new OAuthRig().start({ tokens: { rotate: false } });
+  try {
+    const encrypt = (plaintext: string) => fx.cipher.encryptPassword('p4-oauth', plaintext, 'smtp-oauth');
+    await fx.smtpTenant('p4-oauth', rig.submission.port, {
+      smtp: {
+        host: TEST_HOST,
+        port: rig.submission.port,
+        security: 'starttls',
+        username: OAUTH_MAILBOX,
+        oauth2: {
+          provider: 'custom',
+          flow: 'refresh-token',
+          clientId: OAUTH_CLIENT.clientId,
+          tokenUrl: rig.tokens.tokenUrl,
+          clientSecretCiphertext: await encrypt(OAUTH_CLIENT.clientSecret),
+          refreshTokenCiphertext: await encrypt(OAUTH_CLIENT.refreshToken),
+        },
+        fromAddress: OAUTH_MAILBOX,
+      },
+    });
+    const container = () =>
+      fx.newContainer({
+        credentials: createTenantCredentials({
+          cipher: fx.cipher,
+          store: fx.store,
+          clock: fx.clock,
+          allowPrivate: true,
+        }),
+      });
+    const rows = ['| containers | messages | token requests | logins |', '| --- | --- | --- | --- |'];
+    for (const containers of [1, 2]) {
+      const handlers = Array.from({ length: containers }, container);
+      const before = { tokens: rig.tokens.tokenRequests(), logins: rig.submission.logins.length };
+      for (let n = 0; n < 100; n += 1) {
+        const handler = handlers[n % containers] as DispatchHandler;
+        await invoke(handler, fx, await batch(fx, 'p4-oauth', `p4-${containers}-${n}`));
+      }
+      const tokens = rig.tokens.tokenRequests() - before.tokens;
+      rows.push(`| ${containers} | 1000 | ${tokens} | ${rig.submission.logins.length - before.logins} |`);
+    }
+    return rows.join('\n');
+  } finally {
+    await rig.close();
+  }
+}
+
 async function main() {
   const fx = await startDispatcherFixture();
   try {
@@ -149,6 +200,8 @@ async function main() {
     console.log(p1Text);
     const p3Text = await p3(fx);
     console.log(p3Text);
+    const p4Text = await p4(fx);
+    console.log(p4Text);
     const cpus = os.cpus();
     const results = `# Benchmark results
 
@@ -181,6 +234,18 @@ ${p3Text}
 Goal: one connect timeout per batch while the breaker is closed (the batch's other messages skip the
 tenant path at once: the failure is remembered for the batch), zero connections while it is open. A
 \`connection\` failure counts toward the breaker (3 consecutive open it), so it opens on the third batch.
+
+## P4: token requests per 1,000 messages of one OAuth2 tenant
+
+1,000 messages of one tenant with an oauth2 login (refresh-token flow) in batches of 10, through the
+dispatcher, against the local token server and XOAUTH2 submission server; first one container, then
+two taking turns (fresh containers each time). Logins are XOAUTH2 AUTH commands the server saw.
+
+${p4Text}
+
+Goal: one token request per container per token lifetime (here 1 hour, longer than the run), whatever
+the number of messages; one login per kept connection (nodemailer's pool replaces a connection after
+100 messages, so 10 logins per 1,000 messages reuse the one cached token).
 `;
     const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
     writeFileSync(file, results);
