@@ -193,7 +193,10 @@ export const deliveryViewSchema = z.strictObject({
   kind: z.enum(['notification', 'autoresponder', 'digest']),
   route: z.enum(['smtp', 'domain', 'platform', 'split']).nullable(),
   fallbackReason: z
-    .union([z.enum(['no-config', 'unhealthy', 'domain-unverified', 'kms-unavailable']), failureClass])
+    .union([
+      z.enum(['no-config', 'unhealthy', 'domain-unverified', 'kms-unavailable', 'ses-paused']),
+      failureClass,
+    ])
     .nullable(),
   status: z.enum(['sent', 'partial', 'rejected', 'suppressed', 'held', 'retrying', 'dead']),
   accepted: z.array(z.string()),

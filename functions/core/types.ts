@@ -64,7 +64,7 @@ export type Route = 'smtp' | 'domain' | 'platform' | 'split';
  * The platform, not the tenant, kept the tenant path from being tried: KMS could not decrypt the
  * password in time (throttled, failing, unreachable). The breaker never hears of it.
  */
-export type PlatformFault = 'kms-unavailable';
+export type PlatformFault = 'kms-unavailable' | 'ses-paused';
 export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | PlatformFault | FailureClass;
 export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'suppressed' | 'held' | 'retrying' | 'dead';
 

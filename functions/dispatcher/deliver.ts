@@ -70,6 +70,7 @@ interface SesTarget {
 type SesOutcome =
   | { kind: 'sent'; accepted: string[]; providerMessageId: string; sesMs: number }
   | { kind: 'unverified'; sesMs: number }
+  | { kind: 'paused'; sesMs: number }
   | { kind: 'failed'; lastError: string; possibleDuplicate: boolean; sesMs: number };
 
 const NOBODY: Recipients = { to: [], cc: [], bcc: [] };
@@ -191,6 +192,9 @@ function afterSes(before: DeliverResult, route: Route, owed: Recipients, outcome
     };
   }
   if (outcome.kind === 'unverified') return { ...before, route, unsent: owed, timings };
+  if (outcome.kind === 'paused') {
+    return { ...before, route, fallbackReason: 'ses-paused', unsent: owed, hold: 'ses-paused', timings };
+  }
   return {
     ...before,
     route,
@@ -224,6 +228,8 @@ async function viaSes(send: Send, target: SesTarget): Promise<SesOutcome> {
   if (sent.ok) return { kind: 'sent', accepted: allOf(owed), providerMessageId: sent.messageId, sesMs };
   const { error } = sent;
   if (route === 'domain' && namesSender(error, identity.from.address)) return { kind: 'unverified', sesMs };
+  // SES paused the tenant's SES tenant: its mail waits (held), never through another tenant.
+  if (error.code === 'SendingPausedException') return { kind: 'paused', sesMs };
   // SES may have sent it: a later attempt could send it again, so the record says so.
   const context = { tenantId: input.tenantId, messageId: input.key, code: error.code, route };
   deps.logger.warn(

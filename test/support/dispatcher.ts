@@ -4,6 +4,7 @@ import type { SendEmailCommandInput } from '@aws-sdk/client-sesv2';
 import { DeleteMessageCommand, type Message, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
+import { createDomainStore } from '../../functions/adapters/dynamo-domains';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
@@ -11,7 +12,9 @@ import { createKmsCredentials } from '../../functions/adapters/kms-credentials';
 import { buildMime } from '../../functions/adapters/mime';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
 import { createQueueAdapter } from '../../functions/adapters/queue';
+import { createSesDomains } from '../../functions/adapters/ses-domains';
 import { createSesSender } from '../../functions/adapters/ses-sender';
+import { withSesTenants } from '../../functions/adapters/ses-tenant-sender';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
 import type {
   DeliveryRecord,
@@ -29,6 +32,7 @@ import {
   ExpiringSet,
 } from '../../functions/dispatcher/ports';
 import { localLambdaContext } from '../../infra/local/lambda-context';
+import { SES_STAND_IN_ACCOUNT } from '../../infra/local/ses-stand-in';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
 import { countCommands, resetCounts, type SesHook, shiftableClock, watchSes } from './sdk';
@@ -107,7 +111,11 @@ export interface DispatcherFixture {
  * POWERTOOLS_METRICS_DISABLED to 'false' and builds a new container.
  */
 export async function startDispatcherFixture(
-  options: { maxAttempts?: number } = {},
+  options: {
+    maxAttempts?: number;
+    /** SES through the SES v2 stand-in, every send in the tenant's SES tenant (docs/design.md §20). */
+    sesTenants?: boolean;
+  } = {},
 ): Promise<DispatcherFixture> {
   try {
     vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'true');
@@ -118,7 +126,11 @@ export async function startDispatcherFixture(
   const [dynamo, kms, ses, sqs] = await Promise.all([
     startDynamo(),
     startKms(),
-    startLocalSes(),
+    startLocalSes(
+      options.sesTenants
+        ? { standIn: { verifiedIdentities: [PLATFORM.address.split('@')[1] ?? ''], configurationSets: [] } }
+        : {},
+    ),
     startLocalSqs(),
   ]);
   const smtp = new SmtpTestServers();
@@ -129,7 +141,19 @@ export async function startDispatcherFixture(
   const suppressions = createSuppressionStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock });
   const cipher = createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock });
   const queue = createQueueAdapter({ sqs: sqs.client, queueUrl: sqs.queueUrl, dlqUrl: sqs.dlqUrl });
-  const sesSender = createSesSender({ ses: ses.client });
+  const plainSes = createSesSender({ ses: ses.client });
+  const sesSender = options.sesTenants
+    ? withSesTenants({
+        inner: plainSes,
+        store: createDomainStore({ doc: dynamo.doc, tableName: dynamo.tableName }),
+        ses: createSesDomains({
+          ses: ses.client,
+          arnPrefix: `arn:aws:ses:us-east-1:${SES_STAND_IN_ACCOUNT}:`,
+          platformIdentity: PLATFORM.address.split('@')[1] ?? '',
+        }),
+        clock,
+      })
+    : plainSes;
   const logger = new Logger({ serviceName: 'dispatcher-test', logLevel: 'ERROR' });
   const guard = createNetworkGuard({
     allowPrivate: true,
