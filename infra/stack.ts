@@ -96,6 +96,8 @@ export class TenantMailerStack extends Stack {
     );
     this.data.table.grant(this.dispatcher, ...DISPATCHER_TABLE_ACTIONS);
     this.data.grantPasswordKey(this.dispatcher, ['kms:Decrypt']);
+    // OAuth2 logins: decrypt the client secret and refresh token; encrypt a rotated refresh token.
+    this.data.grantPasswordKey(this.dispatcher, ['kms:Decrypt', 'kms:Encrypt'], 'smtp-oauth');
     // Retry backoff: the handler shortens a failed message's visibility itself.
     this.dispatcher.addToRolePolicy(
       new iam.PolicyStatement({
@@ -125,6 +127,8 @@ export class TenantMailerStack extends Stack {
     this.data.table.grant(this.configFunction, ...CONFIG_API_TABLE_ACTIONS);
     // Encrypt on PUT; Decrypt only for the test endpoint's stored password.
     this.data.grantPasswordKey(this.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
+    // The same for OAuth2 client secrets and refresh tokens (a test may store a rotated one back).
+    this.data.grantPasswordKey(this.configFunction, ['kms:Encrypt', 'kms:Decrypt'], 'smtp-oauth');
     this.mail.grantManageDomains(this.configFunction);
 
     this.api = new ConfigApi(this, 'ConfigApi', {

@@ -7,17 +7,25 @@ import { TABLE_SCHEMA } from '../functions/adapters/dynamo-table';
 
 /** The encryption context every SMTP password ciphertext carries (docs/design.md §8 KMS). */
 export const SMTP_PASSWORD_PURPOSE = 'smtp-password';
+/** The purpose of OAuth2 client secrets and refresh tokens (docs/design.md §21). */
+export const SMTP_OAUTH_PURPOSE = 'smtp-oauth';
+export type SecretKeyPurpose = typeof SMTP_PASSWORD_PURPOSE | typeof SMTP_OAUTH_PURPOSE;
 
 /**
- * IAM conditions that confine a KMS grant to SMTP password ciphertexts: purpose must be
- * `smtp-password`, a tenantId must be present, and no other context key may appear. A caller holding
- * this grant cannot use the key for anything else, nor without naming a tenant.
+ * IAM conditions that confine a KMS grant to one kind of tenant SMTP secret: purpose must be the
+ * given one, a tenantId must be present, and no other context key may appear. A caller holding this
+ * grant cannot use the key for anything else, nor without naming a tenant.
  */
-export const SMTP_PASSWORD_CONTEXT_CONDITIONS = {
-  StringEquals: { 'kms:EncryptionContext:purpose': SMTP_PASSWORD_PURPOSE },
-  'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'purpose'] },
-  Null: { 'kms:EncryptionContext:tenantId': 'false' },
-};
+export function smtpContextConditions(purpose: SecretKeyPurpose) {
+  return {
+    StringEquals: { 'kms:EncryptionContext:purpose': purpose },
+    'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'purpose'] },
+    Null: { 'kms:EncryptionContext:tenantId': 'false' },
+  };
+}
+
+export const SMTP_PASSWORD_CONTEXT_CONDITIONS = smtpContextConditions(SMTP_PASSWORD_PURPOSE);
+export const SMTP_OAUTH_CONTEXT_CONDITIONS = smtpContextConditions(SMTP_OAUTH_PURPOSE);
 
 export type PasswordKeyAction = 'kms:Encrypt' | 'kms:Decrypt';
 
@@ -62,12 +70,16 @@ export class MailerData extends Construct {
    * Lets `grantee` use the password key for the given actions, only under the SMTP password encryption
    * context. Deliberately not `key.grantDecrypt()`, which carries no condition.
    */
-  grantPasswordKey(grantee: iam.IGrantable, actions: readonly PasswordKeyAction[]): iam.Grant {
+  grantPasswordKey(
+    grantee: iam.IGrantable,
+    actions: readonly PasswordKeyAction[],
+    purpose: SecretKeyPurpose = SMTP_PASSWORD_PURPOSE,
+  ): iam.Grant {
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [...actions],
       resourceArns: [this.passwordKey.keyArn],
-      conditions: SMTP_PASSWORD_CONTEXT_CONDITIONS,
+      conditions: smtpContextConditions(purpose),
     });
   }
 }

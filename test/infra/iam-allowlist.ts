@@ -38,6 +38,13 @@ export const IAM_ALLOWLIST: AllowedGrant[] = [
       `${EVENT_SOURCE}: CDK grants it with the others. Read-only on the same queue; dropping it would ` +
       'mean hand-building the event source mapping and its grants instead of using SqsEventSource.',
   },
+  {
+    fn: 'Dispatcher',
+    grant: 'kms:Encrypt on passwordKey',
+    reason:
+      'OAuth2 logins (docs/design.md §21): a refresh token the provider rotates is encrypted (purpose ' +
+      'smtp-oauth only) and stored back. The run sends for password tenants, so it never rotates one.',
+  },
   ...(['Dispatcher', 'ConfigApiFunction'] as const).flatMap((fn) => [
     ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       fn,

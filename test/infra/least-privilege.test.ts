@@ -30,7 +30,7 @@ import { createProducer } from '../../functions/producer';
 import { REPO_ROOT } from '../../infra/lambda';
 import { DEFAULT_PORTS, freePort } from '../../infra/local/ports';
 import { type LocalStack, startLocalStack } from '../../infra/local/stack';
-import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
+import { SMTP_OAUTH_CONTEXT_CONDITIONS, SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
 import { type AwsCall, recordAwsCalls } from '../support/aws-calls';
 import { conditionHolds, permissionsOf, type ResourceKind, type TargetOf } from '../support/iam';
 import { callApi, eventually } from '../support/local-stack';
@@ -266,7 +266,9 @@ describe('least privilege', () => {
         const kms = roleStatements(s, fn).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
         expect(kms.length, fn).toBeGreaterThan(0);
         for (const st of kms) {
-          expect(st.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+          expect([SMTP_PASSWORD_CONTEXT_CONDITIONS, SMTP_OAUTH_CONTEXT_CONDITIONS]).toContainEqual(
+            st.Condition,
+          );
           for (const keys of wrong) expect(conditionHolds(st.Condition as never, keys)).toBe(false);
         }
       }

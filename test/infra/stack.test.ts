@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinition } from '../../infra/local/table';
 import { MAX_RECEIVE_COUNT, MailQueue } from '../../infra/mail-queue';
 import { QUEUE_VISIBILITY_TIMEOUT } from '../../infra/stack';
-import { SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
+import { SMTP_OAUTH_CONTEXT_CONDITIONS, SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
 import {
   actionsOf,
   allowing,
@@ -88,32 +88,53 @@ describe('KMS key for SMTP passwords', () => {
     s.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  it('lets the dispatcher Decrypt only, under the smtp-password encryption context', () => {
-    const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
+  /** A role's KMS statements by the purpose their condition names. */
+  function kmsByPurpose(role: ReturnType<typeof r.roleOf>) {
+    const statements = statementsOfRole(s.json, role);
     const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
-    expect(kms).toHaveLength(1);
-    expect(actionsOf(kms[0] as StatementJson)).toEqual(['kms:Decrypt']);
-    expect(kms[0]?.Resource).toEqual(r.arnOf(s.stack.data.passwordKey));
-    expect(kms[0]?.Condition).toEqual({
+    const purpose = (st: StatementJson) =>
+      (st.Condition as { StringEquals?: Record<string, string> } | undefined)?.StringEquals?.[
+        'kms:EncryptionContext:purpose'
+      ];
+    return { kms, of: (p: string) => kms.filter((st) => purpose(st) === p) };
+  }
+
+  it('lets the dispatcher Decrypt only passwords, and Decrypt and Encrypt OAuth2 secrets (rotated refresh tokens)', () => {
+    const { kms, of } = kmsByPurpose(r.roleOf(s.stack.dispatcher));
+    expect(kms).toHaveLength(2);
+    const [password] = of('smtp-password');
+    expect(actionsOf(password as StatementJson)).toEqual(['kms:Decrypt']);
+    expect(password?.Resource).toEqual(r.arnOf(s.stack.data.passwordKey));
+    expect(password?.Condition).toEqual({
       StringEquals: { 'kms:EncryptionContext:purpose': 'smtp-password' },
       'ForAllValues:StringEquals': { 'kms:EncryptionContextKeys': ['tenantId', 'purpose'] },
       Null: { 'kms:EncryptionContext:tenantId': 'false' },
     });
+    const [oauth] = of('smtp-oauth');
+    expect(actionsOf(oauth as StatementJson).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+    expect(oauth?.Condition).toEqual(SMTP_OAUTH_CONTEXT_CONDITIONS);
   });
 
   it('lets the config API Encrypt and Decrypt under the same conditions', () => {
-    const statements = statementsOfRole(s.json, r.roleOf(s.stack.configFunction));
-    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
-    expect(kms).toHaveLength(1);
-    expect(actionsOf(kms[0] as StatementJson).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
-    expect(kms[0]?.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+    const { kms, of } = kmsByPurpose(r.roleOf(s.stack.configFunction));
+    expect(kms).toHaveLength(2);
+    for (const [purpose, conditions] of [
+      ['smtp-password', SMTP_PASSWORD_CONTEXT_CONDITIONS],
+      ['smtp-oauth', SMTP_OAUTH_CONTEXT_CONDITIONS],
+    ] as const) {
+      const [st] = of(purpose);
+      expect(actionsOf(st as StatementJson).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
+      expect(st?.Condition).toEqual(conditions);
+    }
   });
 
   it('grants no KMS action anywhere without the encryption-context conditions', () => {
     const all = Object.values(resourcesOf(s.json, 'AWS::IAM::Policy')).flatMap(statementsOf);
     const kms = all.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
     expect(kms.length).toBeGreaterThan(0);
-    for (const st of kms) expect(st.Condition).toEqual(SMTP_PASSWORD_CONTEXT_CONDITIONS);
+    for (const st of kms) {
+      expect([SMTP_PASSWORD_CONTEXT_CONDITIONS, SMTP_OAUTH_CONTEXT_CONDITIONS]).toContainEqual(st.Condition);
+    }
   });
 });
 
