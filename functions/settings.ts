@@ -14,6 +14,9 @@ const optionalText = z
   .optional()
   .transform((v) => (v ? v : undefined));
 
+/** RFC 5321 §4.5.3.2.6 asks a client to wait 10 minutes for the reply after "."; 5 fit a Lambda. */
+export const DEFAULT_DATA_REPLY_TIMEOUT_SECONDS = 300;
+
 const schema = z.object({
   TABLE_NAME: z.string().min(1),
   KMS_KEY_ID: z.string().min(1),
@@ -36,6 +39,12 @@ const schema = z.object({
     .string()
     .regex(/^arn:[a-z-]+:ses:[a-z0-9-]+:\d{12}:$/, 'must be arn:<partition>:ses:<region>:<account>:')
     .optional(),
+  DATA_REPLY_TIMEOUT_SECONDS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(600)
+    .default(DEFAULT_DATA_REPLY_TIMEOUT_SECONDS),
 });
 
 export interface Settings {
@@ -58,6 +67,8 @@ export interface Settings {
   sesArnPrefix: string | undefined;
   /** The platform's SES identity (domain or address; default the domain of PLATFORM_FROM_ADDRESS). */
   sesPlatformIdentity: string;
+  /** The tenant SMTP wait for the reply after the final "." (the dispatcher's timeout follows from it). */
+  dataReplyTimeoutMs: number;
 }
 
 export class SettingsError extends Error {
@@ -91,6 +102,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     platformWebhookSecretArn: s.PLATFORM_WEBHOOK_SECRET_ARN,
     sesArnPrefix: s.SES_ARN_PREFIX,
     sesPlatformIdentity: s.SES_PLATFORM_IDENTITY ?? s.PLATFORM_FROM_ADDRESS.split('@').at(-1) ?? '',
+    dataReplyTimeoutMs: s.DATA_REPLY_TIMEOUT_SECONDS * 1000,
   };
 }
 

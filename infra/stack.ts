@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
+import { DEFAULT_DATA_REPLY_TIMEOUT_SECONDS } from '../functions/settings';
 import type { MailerConfig } from './config';
 import { ConfigApi } from './config-api';
 import { StaticEgress } from './egress';
@@ -13,8 +14,17 @@ import { MailerObservability } from './observability';
 import { PlatformMail } from './ses';
 import { MailerData } from './storage';
 
-/** Dispatcher timeout: SMTP connect+greeting ≤ 10 s and socket ≤ 30 s (docs/design.md §11 Timeouts) fit with room for SES. */
-export const DISPATCHER_TIMEOUT = Duration.seconds(60);
+/** The wait for a tenant server's reply after DATA's final "." (DATA_REPLY_TIMEOUT_SECONDS). */
+export const DATA_REPLY_TIMEOUT = Duration.seconds(DEFAULT_DATA_REPLY_TIMEOUT_SECONDS);
+/**
+ * Time before DATA (connect + greeting 10 s, then replies of up to 10 s each) plus the 5 s SES reserve:
+ * the first message of a batch always has its whole reply wait (docs/design.md §11 Timeouts).
+ */
+export const BEFORE_DATA_AND_SES_RESERVE = Duration.seconds(60);
+/** Dispatcher timeout: the reply wait after DATA plus what comes before it and the SES reserve. */
+export const DISPATCHER_TIMEOUT = Duration.seconds(
+  DATA_REPLY_TIMEOUT.toSeconds() + BEFORE_DATA_AND_SES_RESERVE.toSeconds(),
+);
 /** Waits up to this long to fill a batch: fuller batches share tenant pools, at a small latency cost. */
 export const BATCHING_WINDOW = Duration.seconds(2);
 export const BATCH_SIZE = 10;
@@ -83,7 +93,12 @@ export class TenantMailerStack extends Stack {
       description: 'tenant-mailer dispatcher: SQS batches to tenant SMTP or SES',
       timeout: DISPATCHER_TIMEOUT,
       memorySize: 512,
-      environment: { ...settingsEnvironment(config, settings, SERVICE_NAMES.dispatcher), ...sesAccount },
+      environment: {
+        ...settingsEnvironment(config, settings, SERVICE_NAMES.dispatcher),
+        ...sesAccount,
+        // The timeout above was computed from it: the two are set together.
+        DATA_REPLY_TIMEOUT_SECONDS: String(DATA_REPLY_TIMEOUT.toSeconds()),
+      },
       network: this.egress?.network,
     });
     this.dispatcher.addEventSource(

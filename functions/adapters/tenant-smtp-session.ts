@@ -11,22 +11,43 @@ interface Waiting {
 /** The bunyan-style logger shape nodemailer calls: (fields, message, ...args). */
 type LogCall = (entry: { tnx?: unknown } | undefined, message?: unknown) => void;
 
+/** How long a reply may take: to a command before DATA (and RSET, QUIT), and to the final ".". */
+export interface ReplyLimits {
+  commandMs: number;
+  dataReplyMs: number;
+}
+
+export interface TrackerOptions {
+  limits?: ReplyLimits;
+  /** Asked when DATA is about to go out: false means too little time is left to wait for the reply. */
+  mayStartData?: () => boolean;
+}
+
 /**
  * What one SMTP connection has done so far, read from nodemailer's transaction log (`transactionLog`
  * with this object's `logger` handed to the connection). nodemailer reports a drop after the final "."
  * as `ECONNECTION`/`CONN`, the same as a connect failure; only the log of commands and replies tells
  * which step was waiting, so the sender can say `MESSAGE` (a possible duplicate) rather than guess.
+ * With `limits` it also times every reply: the oldest unanswered command gets `commandMs` (the reply
+ * after "." `dataReplyMs`), counted again from each reply; past it the connection is cut and `expired`
+ * says which step was waiting. The greeting and the TLS handshake are nodemailer's to time.
  */
 export class SessionTracker {
   /** The socket the connector opened, so a deadline can cut the connection at once. */
   socket: Socket | undefined;
   /** Set at a deadline: a connection still being vetted or opened must not go on. */
   aborted = false;
+  /** The step whose reply did not come within its limit (the connection was cut). */
+  expired: { phase: SmtpPhase; limitMs: number } | undefined;
+  /** DATA was held back (and the connection cut): too little time left to wait for its reply. */
+  dataWithheld = false;
   /** Recipients of the current transaction, from the RCPT replies (also known when the send fails). */
   accepted: string[] = [];
   refused: RecipientRefusal[] = [];
   /** The reply last received and the step it answered. */
   lastReply: { phase: SmtpPhase; response: string } | undefined;
+  /** Replies received since the current message began (none: the server never answered it). */
+  repliesThisMessage = 0;
 
   private readonly waiting: Waiting[] = [];
   private lastPhase: SmtpPhase = 'CONNECT';
@@ -35,24 +56,36 @@ export class SessionTracker {
   private handshaking = false;
   /** The server refused MAIL FROM: the RCPT replies that follow (pipelined, "503") refuse nobody. */
   private senderRefused = false;
+  private timer: NodeJS.Timeout | undefined;
 
   /** Handed to nodemailer as the connection's logger; reads only client commands and server replies. */
   readonly logger: Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', LogCall>;
 
-  constructor() {
+  constructor(private readonly options: TrackerOptions = {}) {
     const ignore: LogCall = () => undefined;
     const read: LogCall = (entry, message) => {
       if (typeof message !== 'string') return;
       if (entry?.tnx === 'client') this.command(message);
       else if (entry?.tnx === 'server') this.reply(message);
+      this.rearm();
     };
-    this.logger = { trace: ignore, debug: read, info: ignore, warn: ignore, error: ignore, fatal: ignore };
+    // The end of the message (the final "." queued) is logged at info level; its reply wait starts there.
+    const sent: LogCall = (entry) => {
+      if (entry?.tnx === 'message') this.rearm();
+    };
+    this.logger = { trace: ignore, debug: read, info: sent, warn: ignore, error: ignore, fatal: ignore };
   }
 
   /** Cuts the connection (or the attempt still under way) now. */
   abort(): void {
     this.aborted = true;
+    this.stopTimer();
     this.socket?.destroy();
+  }
+
+  /** The connection is over: no reply is awaited any more. */
+  dispose(): void {
+    this.stopTimer();
   }
 
   /** The TCP (and, for implicit TLS, the TLS) connection is up: the greeting is owed. */
@@ -66,6 +99,7 @@ export class SessionTracker {
     this.accepted = [];
     this.refused = [];
     this.senderRefused = false;
+    this.repliesThisMessage = 0;
   }
 
   /** The step to blame for a failure that came without a reply: the oldest command still unanswered. */
@@ -89,6 +123,12 @@ export class SessionTracker {
       return;
     }
     const phase = commandPhase(line);
+    if (phase === 'DATA' && this.options.mayStartData?.() === false) {
+      // Written right after this log line: cut the connection first, so DATA never reaches the server.
+      this.dataWithheld = true;
+      this.abort();
+      return;
+    }
     if (phase === 'MAIL') this.beginMessage();
     // A bare "." ends a body the tracker already waits for (MESSAGE); nothing else is unknown.
     if (phase === undefined) return;
@@ -97,6 +137,7 @@ export class SessionTracker {
   }
 
   private reply(line: string): void {
+    this.repliesThisMessage += 1;
     const entry = this.waiting.shift();
     const phase = entry?.phase ?? this.lastPhase;
     this.lastReply = { phase, response: line };
@@ -111,6 +152,25 @@ export class SessionTracker {
     if (phase === 'AUTH' && /^334/.test(line)) this.authChallenge = true;
     // After "354" the body and the final "." go out; from then on a lost connection may have delivered.
     if (phase === 'DATA' && /^3/.test(line)) this.waiting.push({ phase: 'MESSAGE' });
+  }
+
+  /** Restarts the reply timer for the oldest command still unanswered (none: the timer stops). */
+  private rearm(): void {
+    this.stopTimer();
+    const limits = this.options.limits;
+    const head = this.waiting[0];
+    if (!limits || !head || this.aborted || this.handshaking || head.phase === 'GREETING') return;
+    const phase = head.phase ?? this.lastPhase;
+    const limitMs = head.phase === 'MESSAGE' ? limits.dataReplyMs : limits.commandMs;
+    this.timer = setTimeout(() => {
+      this.expired = { phase, limitMs };
+      this.socket?.destroy();
+    }, limitMs);
+  }
+
+  private stopTimer(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
   }
 }
 

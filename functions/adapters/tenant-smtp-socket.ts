@@ -1,9 +1,8 @@
 import net from 'node:net';
 import tls from 'node:tls';
-import type { SocketOptions } from 'nodemailer/lib/mailer';
 import { DnsFailureError } from '../core/errors';
 import type { Clock, SmtpErrorInfo, SmtpSecurity } from '../core/types';
-import { oneLine, SessionTracker } from './tenant-smtp-session';
+import { oneLine, type SessionTracker } from './tenant-smtp-session';
 
 /** The network guard as the sender needs it: refuse (throw) or name the one address to connect to. */
 export type VetHost = (host: string, port: number) => Promise<{ address: string }>;
@@ -16,12 +15,6 @@ export class ConnectFailure extends Error {
     this.name = 'ConnectFailure';
     this.info = info;
   }
-}
-
-/** Where the connector reports the connection it opens, and the deadline of the send in flight. */
-export interface ConnectionSlot {
-  tracker: SessionTracker | undefined;
-  deadline: number;
 }
 
 export interface ConnectorOptions {
@@ -37,7 +30,12 @@ export interface ConnectorOptions {
   redact: (text: string) => string;
 }
 
-type GetSocketCallback = (err: Error | null, socketOptions?: SocketOptions | false) => void;
+/** An open connection to the vetted address, TLS already up for implicit TLS. */
+export interface OpenedSocket {
+  socket: net.Socket;
+  address: string;
+  secured: boolean;
+}
 
 function vetFailure(err: unknown, redact: (text: string) => string): SmtpErrorInfo {
   const message = oneLine(redact(err instanceof Error ? err.message : String(err)));
@@ -52,45 +50,50 @@ function errnoCode(err: Error): string | undefined {
 }
 
 /**
- * Builds nodemailer's `getSocket`: every new connection vets the host again (a name re-resolved to an
- * inside address is refused before any packet), connects to the vetted address itself and, for
- * implicit TLS, completes the handshake; nodemailer gets the open socket plus a fresh tracker's logger.
+ * Opens a connection for `tracker`: vets the host again (a name re-resolved to an inside address is
+ * refused before any packet), connects to the vetted address itself and, for implicit TLS, completes
+ * the handshake, all within `connectMs` and before `deadline`. Rejects with a ConnectFailure.
  */
-export function createConnector(options: ConnectorOptions, slot: ConnectionSlot) {
+export function openSocket(
+  options: ConnectorOptions,
+  tracker: SessionTracker,
+  deadline: number,
+): Promise<OpenedSocket> {
   const { clock, redact } = options;
-  return (_nodemailerOptions: unknown, callback: GetSocketCallback): void => {
-    const tracker = new SessionTracker();
-    slot.tracker = tracker;
-    const budget = Math.max(1, Math.min(options.connectMs, slot.deadline - clock.now()));
+  const budget = Math.max(1, Math.min(options.connectMs, deadline - clock.now()));
+  return new Promise<OpenedSocket>((resolve, reject) => {
     let settled = false;
-    const finish = (err: Error | null, socketOptions?: SocketOptions): void => {
+    const finish = (err: Error | null, opened?: OpenedSocket): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      if (err) tracker.socket?.destroy();
-      callback(err, socketOptions);
+      if (err || !opened) {
+        tracker.socket?.destroy();
+        reject(err);
+        return;
+      }
+      resolve(opened);
     };
     const timer = setTimeout(() => {
       const message = `no connection to ${options.host}:${options.port} within ${budget} ms`;
       finish(new ConnectFailure({ phase: tracker.current(), code: 'ETIMEDOUT', message }));
     }, budget);
 
-    const fail = (err: Error, phase: 'CONNECT', tlsFailure: boolean): void => {
+    const fail = (err: Error, tlsFailure: boolean): void => {
       const nodeCode = errnoCode(err);
       const detail = nodeCode !== undefined && !err.message.includes(nodeCode) ? ` [${nodeCode}]` : '';
       const message = oneLine(redact(`${tlsFailure ? 'TLS handshake failed: ' : ''}${err.message}${detail}`));
-      finish(new ConnectFailure({ phase, code: tlsFailure ? 'ETLS' : (nodeCode ?? 'ECONNECTION'), message }));
+      const code = tlsFailure ? 'ETLS' : (nodeCode ?? 'ECONNECTION');
+      finish(new ConnectFailure({ phase: 'CONNECT', code, message }));
     };
     // Kept for a socket's whole life: nodemailer adds its own handlers; this one only makes sure an
     // error in a gap between owners never becomes an uncaught exception.
     const ignoreErrors = (socket: net.Socket): void => {
       socket.on('error', () => undefined);
     };
-    // Merged into nodemailer's connection options: the open socket, the address it reached, and the
-    // tracker as logger (transactionLog is on) so the session's steps are known.
     const handOver = (socket: net.Socket, address: string, secured: boolean): void => {
       tracker.connected();
-      finish(null, { connection: socket, host: address, secured, logger: tracker.logger });
+      finish(null, { socket, address, secured });
     };
 
     options.vet(options.host, options.port).then(
@@ -104,16 +107,16 @@ export function createConnector(options: ConnectorOptions, slot: ConnectionSlot)
         // The raw TCP socket: destroying it ends the session whatever TLS runs on top of it.
         tracker.socket = raw;
         ignoreErrors(raw);
-        raw.once('error', (err: Error) => fail(err, 'CONNECT', false));
+        raw.once('error', (err: Error) => fail(err, false));
         raw.once('connect', () => {
           if (options.security !== 'tls') return handOver(raw, address, false);
           const secure = tls.connect({ ...options.tls, socket: raw, host: address });
           ignoreErrors(secure);
-          secure.once('error', (err: Error) => fail(err, 'CONNECT', true));
+          secure.once('error', (err: Error) => fail(err, true));
           secure.once('secureConnect', () => handOver(secure, address, true));
         });
       },
       (err: unknown) => finish(new ConnectFailure(vetFailure(err, redact))),
     );
-  };
+  });
 }

@@ -1,19 +1,8 @@
 import net from 'node:net';
 import type tls from 'node:tls';
-import type { SMTPPoolOptions } from 'nodemailer/lib/smtp-pool';
 import { CredentialsError, TokenFailureError } from '../core/errors';
 import type { SmtpCredential, SmtpCredentials, SmtpTarget } from '../core/ports';
 import type { Clock, SmtpErrorInfo } from '../core/types';
-import { type ConnectionSlot, createConnector, type VetHost } from './tenant-smtp-socket';
-import type { SenderTimeouts } from './tenant-smtp-types';
-
-/** What every connection of a sender shares: the guard, the clock, the trusted CAs, the EHLO name. */
-export interface ConnectionBasics {
-  vet: VetHost;
-  clock: Clock;
-  ca?: string | Buffer[] | undefined;
-  name?: string | undefined;
-}
 
 export function timeoutInfo(phase: SmtpErrorInfo['phase'], message: string): SmtpErrorInfo {
   return { phase, code: 'ETIMEDOUT', message };
@@ -80,62 +69,12 @@ export function secretsOf(credential: SmtpCredential): { user: string; secrets: 
   };
 }
 
-/** nodemailer's `auth` for a credential: a password login, or XOAUTH2 with the token as given. */
-function authOf(credential: SmtpCredential): SMTPPoolOptions['auth'] {
-  return credential.type === 'password'
-    ? { user: credential.user, pass: credential.pass }
-    : { type: 'OAuth2', user: credential.user, accessToken: credential.accessToken };
-}
-
-/**
- * nodemailer's options for one connection (or pool) to the target: our connector opens the socket
- * (vetted address, certificate checked against the configured name), the tracker reads the session.
- */
-export function transportOptions(
-  basics: ConnectionBasics,
-  target: SmtpTarget,
-  credential: SmtpCredential,
-  slot: ConnectionSlot,
-  redact: (text: string) => string,
-  timeouts: SenderTimeouts,
-): SMTPPoolOptions {
-  // SNI and the certificate check use the configured name; an IP literal is checked as the IP.
-  const tlsOptions: tls.ConnectionOptions = {
+/** TLS for the target: SNI and the certificate check use the configured name (an IP literal as the IP). */
+export function tlsOptionsFor(target: SmtpTarget, ca: string | Buffer[] | undefined): tls.ConnectionOptions {
+  return {
     rejectUnauthorized: true,
     minVersion: 'TLSv1.2',
     ...(!net.isIP(target.host) && { servername: target.host }),
-    ...(basics.ca !== undefined && { ca: basics.ca }),
-  };
-  const { host, port, security } = target;
-  const connector = createConnector(
-    {
-      vet: basics.vet,
-      clock: basics.clock,
-      host,
-      port,
-      security,
-      tls: tlsOptions,
-      connectMs: timeouts.connectMs,
-      redact,
-    },
-    slot,
-  );
-  return {
-    port,
-    secure: security === 'tls',
-    requireTLS: security === 'starttls',
-    ignoreTLS: security === 'none',
-    ...(basics.name !== undefined && { name: basics.name }),
-    auth: authOf(credential),
-    // Credentials are configured, so authenticate even if the server does not advertise AUTH.
-    forceAuth: true,
-    tls: tlsOptions,
-    connectionTimeout: timeouts.connectMs,
-    greetingTimeout: timeouts.connectMs,
-    socketTimeout: timeouts.socketMs,
-    transactionLog: true,
-    getSocket: connector,
-    disableFileAccess: true,
-    disableUrlAccess: true,
+    ...(ca !== undefined && { ca }),
   };
 }

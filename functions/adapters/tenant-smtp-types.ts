@@ -12,8 +12,15 @@ export interface SenderLogger {
 export interface SenderTimeouts {
   /** Vetting, connecting, TLS and the greeting together; default 10 000. */
   connectMs: number;
-  /** Silence allowed on an open connection; default 30 000. */
-  socketMs: number;
+  /** The reply to each command before DATA (EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA; RSET, QUIT); default 10 000. */
+  commandMs: number;
+  /**
+   * The reply after the final "." (DATA_REPLY_TIMEOUT_SECONDS); default 300 000. DATA starts only when
+   * this wait fits before the call's deadline.
+   */
+  dataReplyMs: number;
+  /** A kept connection without a message this long is retired with QUIT; default 30 000. */
+  idleMs: number;
 }
 
 export interface TenantSmtpSenderOptions {

@@ -1,7 +1,3 @@
-import { createTransport } from 'nodemailer';
-import type { NodemailerError } from 'nodemailer/lib/errors';
-import type Mail from 'nodemailer/lib/mailer';
-import type { SentMessageInfo } from 'nodemailer/lib/smtp-transport';
 import type {
   OutgoingMail,
   SmtpCallOptions,
@@ -13,53 +9,38 @@ import type {
   TenantSmtpSender,
 } from '../core/ports';
 import type { SmtpErrorInfo } from '../core/types';
-import { describeFailure, redactor, refusalsOf } from './tenant-smtp-session';
-import { ConnectFailure, type ConnectionSlot } from './tenant-smtp-socket';
 import {
   type ConnectionBasics,
-  credentialOf,
-  isFailure,
-  refuseConfig,
-  secretsOf,
-  timeoutInfo,
-  transportOptions,
-} from './tenant-smtp-transport';
+  DATA_WITHHELD,
+  TenantConnection,
+  type Transmitted,
+} from './tenant-smtp-connection';
+import { redactor } from './tenant-smtp-session';
+import { credentialOf, isFailure, refuseConfig, secretsOf, timeoutInfo } from './tenant-smtp-transport';
 import type { SenderTimeouts, TenantSmtpSenderOptions } from './tenant-smtp-types';
 
 export type { VetHost } from './tenant-smtp-socket';
-export type { SenderLogger, TenantSmtpSenderOptions } from './tenant-smtp-types';
+export type { SenderLogger, SenderTimeouts, TenantSmtpSenderOptions } from './tenant-smtp-types';
 
-/** A transport the sender sends through: a tenant's pool, or a connection of a single check. */
-type AnyTransport = Mail<SentMessageInfo>;
+/** The contract's defaults (docs/design.md §11): 10 s to connect and greet, 10 s per reply, 300 s after ".". */
+export const DEFAULT_TIMEOUTS: SenderTimeouts = {
+  connectMs: 10_000,
+  commandMs: 10_000,
+  dataReplyMs: 300_000,
+  idleMs: 30_000,
+};
 
-/** One tenant's kept pool: one connection, one message at a time, for one config version. */
-interface Pool {
+/** One tenant's kept connection, for one config version. */
+interface Kept {
   configVersion: number;
-  transport: AnyTransport;
-  slot: ConnectionSlot;
-  redact: (text: string) => string;
+  connection: TenantConnection;
 }
 
-/** What runs over a connection of its own (a check, or one test message). */
-type OwnConnectionWork<T> = (
-  transport: AnyTransport,
-  slot: ConnectionSlot,
-  redact: (text: string) => string,
-  call: Call,
-) => Promise<T>;
-
-/** When a call began, until when it may run, and how it answers a failure before any connection. */
+/** When a call began, until when it may run, and whom it asks for the login. */
 interface Call {
   started: number;
   deadline: number;
   credentials: SmtpCredentials;
-}
-
-const DEFAULT_TIMEOUTS: SenderTimeouts = { connectMs: 10_000, socketMs: 30_000 };
-
-/** An unused slot: no connection yet, no deadline yet. */
-function newSlot(deadline = Number.POSITIVE_INFINITY): ConnectionSlot {
-  return { tracker: undefined, deadline };
 }
 
 function redactorFor(credential: SmtpCredential): (text: string) => string {
@@ -73,121 +54,57 @@ function redactorFor(credential: SmtpCredential): (text: string) => string {
  * been revoked or expired early. The credentials port has dropped it; the call tries once more with a
  * fresh one (a second refusal stands: class `auth`).
  */
-function refusedToken(outcome: SmtpSendOutcome | SmtpVerifyOutcome): boolean {
-  return !outcome.ok && outcome.error.phase === 'AUTH' && outcome.error.command === 'AUTH XOAUTH2';
+function refusedToken(error: SmtpErrorInfo | undefined): boolean {
+  return error?.phase === 'AUTH' && error.command === 'AUTH XOAUTH2';
 }
 
-/** Runs `attempt`, and once more when it ended in a refused token (already dropped by then). */
-async function retriedOnRefusedToken<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
-  attempt: () => Promise<T>,
-): Promise<T> {
-  const outcome = await attempt();
-  return refusedToken(outcome) ? attempt() : outcome;
-}
-
-/**
- * Sends one message through `transport` before `deadline` and reads the outcome from nodemailer's
- * answer plus the slot's tracker (which step was waiting, which recipients were taken). The deadline
- * cuts whatever still runs: the connection is destroyed and the step it was in is reported.
- */
-function transmit(
-  transport: AnyTransport,
-  slot: ConnectionSlot,
+function outcomeOf(
+  result: Transmitted,
+  durationMs: number,
   redact: (text: string) => string,
-  mail: OutgoingMail,
-  call: Call,
-  now: () => number,
-): Promise<SmtpSendOutcome> {
-  const remaining = call.deadline - now();
-  slot.deadline = call.deadline;
-  slot.tracker?.beginMessage();
-  const controller = new AbortController();
-  let cut: SmtpErrorInfo | undefined;
-  const timer = Number.isFinite(remaining)
-    ? setTimeout(() => {
-        cut = timeoutInfo(
-          slot.tracker?.current() ?? 'CONNECT',
-          `deadline reached after ${now() - call.started} ms`,
-        );
-        controller.abort();
-        slot.tracker?.abort();
-      }, remaining)
-    : undefined;
-  return new Promise<SmtpSendOutcome>((resolve) => {
-    transport.sendMail(
-      { envelope: { from: mail.from, to: mail.to }, raw: mail.raw, signal: controller.signal },
-      (err, info) => {
-        clearTimeout(timer);
-        // Read the tracker now, synchronously: it describes the connection that just failed.
-        const tracker = slot.tracker;
-        const durationMs = now() - call.started;
-        if (err) {
-          const failure = err as NodemailerError;
-          const error =
-            cut ?? (err instanceof ConnectFailure ? err.info : describeFailure(failure, tracker, redact));
-          const accepted = [...(tracker?.accepted ?? [])];
-          const refused = refusalsOf(failure.rejectedErrors, tracker, redact);
-          resolve({ ok: false, error, accepted, refused, durationMs });
-          return;
-        }
-        resolve({
-          ok: true,
-          accepted: [...(info.accepted ?? [])].map(String),
-          refused: refusalsOf(info.rejectedErrors, tracker, redact),
-          response: redact(info.response ?? ''),
-          ...(info.serverMessageId !== undefined && { messageId: info.serverMessageId }),
-          durationMs,
-        });
-      },
-    );
-  });
-}
-
-/** Connects, secures and authenticates through a fresh single-connection transport, then closes it. */
-function check(
-  transport: AnyTransport,
-  slot: ConnectionSlot,
-  redact: (text: string) => string,
-  call: Call,
-  now: () => number,
-): Promise<SmtpVerifyOutcome> {
-  const remaining = call.deadline - now();
-  const done = (error?: SmtpErrorInfo): SmtpVerifyOutcome => {
-    const durationMs = now() - call.started;
-    return error ? { ok: false, error, durationMs } : { ok: true, durationMs };
+): SmtpSendOutcome {
+  if (!result.ok) {
+    const { error, accepted, refused } = result;
+    return {
+      ok: false,
+      error,
+      accepted,
+      refused,
+      durationMs,
+      ...(error.code === DATA_WITHHELD && { deferred: true as const }),
+    };
+  }
+  const { info, refused } = result;
+  return {
+    ok: true,
+    accepted: info.accepted.map(String),
+    refused,
+    response: redact(info.response ?? ''),
+    ...(info.serverMessageId !== undefined && { messageId: info.serverMessageId }),
+    durationMs,
   };
-  return new Promise<SmtpVerifyOutcome>((resolve) => {
-    const timer = Number.isFinite(remaining)
-      ? setTimeout(() => {
-          resolve(done(timeoutInfo(slot.tracker?.current() ?? 'CONNECT', 'deadline reached')));
-          slot.tracker?.abort();
-        }, remaining)
-      : undefined;
-    transport.verify((err) => {
-      clearTimeout(timer);
-      if (!err) return resolve(done());
-      const failure = err as NodemailerError;
-      resolve(
-        done(err instanceof ConnectFailure ? err.info : describeFailure(failure, slot.tracker, redact)),
-      );
-    });
-  });
 }
 
 /**
- * Builds the tenant SMTP sender: one nodemailer pool per tenant and config version (one connection,
- * one message at a time, so the phase tracker always belongs to the message in flight), each new
- * connection vetted and made to the vetted address with the certificate checked against the host name.
- * The login comes from the credentials port when a pool or a check connection is opened. `connectMs`
- * bounds vetting, connecting, TLS and the greeting together, `socketMs` any silence after; a call's
- * `deadline` cuts whatever is still running (the pool's own timers cannot be set per call).
+ * Builds the tenant SMTP sender. It keeps one connection per tenant and config version between
+ * messages (a tenant's messages come one at a time: the dispatcher orders them), each new connection
+ * vetted, made to the vetted address with the certificate checked against the host name, and logged
+ * in with what the credentials port gives when it opens. Every reply is timed; a kept connection is
+ * retired with QUIT (idle, replaced, invalidated, or the sender closed). A failed connection is dropped:
+ * the next attempt starts over.
  */
 export function createTenantSmtpSender(options: TenantSmtpSenderOptions): TenantSmtpSender {
   const { clock } = options;
   const now = () => clock.now();
   const timeouts: SenderTimeouts = { ...DEFAULT_TIMEOUTS, ...options.timeouts };
-  const basics: ConnectionBasics = { vet: options.vet, clock, ca: options.tls?.ca, name: options.name };
-  const pools = new Map<string, Pool>();
+  const basics: ConnectionBasics = {
+    vet: options.vet,
+    clock,
+    timeouts,
+    ca: options.tls?.ca,
+    name: options.name,
+  };
+  const kept = new Map<string, Kept>();
 
   function startCall(opts: SmtpCallOptions): Call {
     return {
@@ -201,136 +118,113 @@ export function createTenantSmtpSender(options: TenantSmtpSenderOptions): Tenant
     return { ok: false, error, accepted: [], refused: [], durationMs: now() - call.started };
   }
 
-  /** Checks the config, then asks for the credential: either may end the call before any connection. */
-  async function prepare(target: SmtpTarget, call: Call): Promise<SmtpCredential | SmtpErrorInfo> {
+  /** Connects and logs in; a refused access token is dropped and a fresh one tried once. */
+  async function connect(target: SmtpTarget, call: Call): Promise<TenantConnection | SmtpErrorInfo> {
+    const opened = await connectOnce(target, call);
+    if (opened instanceof TenantConnection || !refusedToken(opened)) return opened;
+    return connectOnce(target, call);
+  }
+
+  /** Checks the config, asks for the credential, connects and logs in: a connection or why not. */
+  async function connectOnce(target: SmtpTarget, call: Call): Promise<TenantConnection | SmtpErrorInfo> {
     const refused = refuseConfig(target, options.allowInsecure === true);
     if (refused) return refused;
     if (call.deadline - now() <= 0) return timeoutInfo('CONNECT', 'deadline reached before the send started');
-    return credentialOf(call.credentials, target, call.deadline, clock);
+    const credential = await credentialOf(call.credentials, target, call.deadline, clock);
+    if (isFailure(credential)) return credential;
+    const opened = await TenantConnection.open(basics, target, credential, redactorFor(credential), call);
+    // A refused login may mean a stale credential (an expired token): the port forgets it.
+    if (!(opened instanceof TenantConnection) && opened.phase === 'AUTH' && opened.code === 'EAUTH') {
+      call.credentials.invalidate(target);
+    }
+    return opened;
   }
 
-  /** A refused login may mean a stale credential (an expired token): the port forgets it. */
-  function afterFailure(target: SmtpTarget, call: Call, error: SmtpErrorInfo, durationMs: number): void {
-    if (error.phase === 'AUTH' && error.code === 'EAUTH') call.credentials.invalidate(target);
-    options.logger?.warn('tenant smtp send failed', {
-      tenantId: target.tenantId,
-      configVersion: target.configVersion,
-      ...error,
-      durationMs,
+  /** Retires the tenant's kept connection with QUIT. */
+  function retire(tenantId: string): void {
+    const entry = kept.get(tenantId);
+    if (!entry) return;
+    kept.delete(tenantId);
+    entry.connection.quit();
+  }
+
+  function keep(tenantId: string, entry: Kept): void {
+    kept.set(tenantId, entry);
+    entry.connection.keepFor(timeouts.idleMs, () => {
+      if (kept.get(tenantId) === entry) retire(tenantId);
     });
   }
 
-  function closePool(tenantId: string): void {
-    const pool = pools.get(tenantId);
-    if (!pool) return;
-    pools.delete(tenantId);
-    pool.transport.close({ force: true });
-  }
-
-  function openPool(target: SmtpTarget, credential: SmtpCredential): Pool {
-    const slot = newSlot();
-    const redact = redactorFor(credential);
-    const transport = createTransport({
-      ...transportOptions(basics, target, credential, slot, redact, timeouts),
-      pool: true,
-      maxConnections: 1,
-      // One retry on a new connection when a reused one turns out dead before any byte of the message.
-      maxRequeues: 1,
-    }) as AnyTransport;
-    // Every failure reaches the send callback; a stray 'error' event must not crash the container.
-    transport.on('error', () => undefined);
-    const pool: Pool = { configVersion: target.configVersion, transport, slot, redact };
-    pools.set(target.tenantId, pool);
-    return pool;
-  }
-
-  /** The tenant's pool for this config version; a pool of an older version is closed first. */
-  async function poolFor(target: SmtpTarget, call: Call): Promise<Pool | SmtpErrorInfo> {
-    const existing = pools.get(target.tenantId);
-    if (existing && existing.configVersion === target.configVersion) return existing;
-    closePool(target.tenantId);
-    const credential = await prepare(target, call);
-    return isFailure(credential) ? credential : openPool(target, credential);
-  }
-
-  async function sendAttempt(target: SmtpTarget, mail: OutgoingMail, call: Call): Promise<SmtpSendOutcome> {
-    const pool = await poolFor(target, call);
-    if (!('transport' in pool)) return failedSend(call, pool);
-    const outcome = await transmit(pool.transport, pool.slot, pool.redact, mail, call, now);
-    if (!outcome.ok) {
-      // The next attempt starts over: new connection, host vetted again, credential asked again.
-      closePool(target.tenantId);
-      afterFailure(target, call, outcome.error, outcome.durationMs);
-    }
-    return outcome;
+  /** The tenant's kept connection for this config version, or a new one (an older one retired first). */
+  async function connectionFor(target: SmtpTarget, call: Call): Promise<TenantConnection | SmtpErrorInfo> {
+    const entry = kept.get(target.tenantId);
+    if (entry?.configVersion === target.configVersion && entry.connection.open) return entry.connection;
+    retire(target.tenantId);
+    return connect(target, call);
   }
 
   async function send(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
     const call = startCall(opts);
-    return retriedOnRefusedToken(() => sendAttempt(target, mail, call));
-  }
-
-  /** Runs `work` over a transport of its own (no pool), timeouts clipped to the call's deadline. */
-  async function withOwnConnection<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
-    target: SmtpTarget,
-    opts: SmtpCallOptions,
-    work: OwnConnectionWork<T>,
-  ): Promise<T | SmtpSendOutcome> {
-    const call = startCall(opts);
-    return retriedOnRefusedToken(() => ownConnectionAttempt(target, call, work));
-  }
-
-  async function ownConnectionAttempt<T extends SmtpSendOutcome | SmtpVerifyOutcome>(
-    target: SmtpTarget,
-    call: Call,
-    work: OwnConnectionWork<T>,
-  ): Promise<T | SmtpSendOutcome> {
-    const credential = await prepare(target, call);
-    if (isFailure(credential)) return failedSend(call, credential);
-    const remaining = call.deadline - now();
-    const clipped: SenderTimeouts = {
-      connectMs: Math.max(1, Math.min(timeouts.connectMs, remaining)),
-      socketMs: Math.max(1, Math.min(timeouts.socketMs, remaining)),
-    };
-    const slot = newSlot(call.deadline);
-    const redact = redactorFor(credential);
-    const transport = createTransport(
-      transportOptions(basics, target, credential, slot, redact, clipped),
-    ) as AnyTransport;
-    transport.on('error', () => undefined);
-    try {
-      const outcome = await work(transport, slot, redact, call);
-      if (!outcome.ok && outcome.error.phase === 'AUTH' && outcome.error.code === 'EAUTH') {
-        call.credentials.invalidate(target);
-      }
-      return outcome;
-    } finally {
-      transport.close();
+    let connection = await connectionFor(target, call);
+    if (!(connection instanceof TenantConnection)) return logged(target, failedSend(call, connection));
+    let result = await connection.send(mail, call);
+    if (connection.diedIdle(result)) {
+      // Dropped while it sat idle, before a byte of this message: once more over a new connection.
+      connection.destroy();
+      connection = await connect(target, call);
+      if (!(connection instanceof TenantConnection)) return logged(target, failedSend(call, connection));
+      result = await connection.send(mail, call);
     }
+    const outcome = outcomeOf(result, now() - call.started, connection.redact);
+    if (outcome.ok) keep(target.tenantId, { configVersion: target.configVersion, connection });
+    else {
+      kept.delete(target.tenantId);
+      // A refused message leaves the session usable: say goodbye. A lost or cut one is dropped.
+      if (connection.open && !outcome.deferred) connection.quit();
+      else connection.destroy();
+      logged(target, outcome);
+    }
+    return outcome;
+  }
+
+  function logged(target: SmtpTarget, outcome: SmtpSendOutcome): SmtpSendOutcome {
+    if (!outcome.ok && !outcome.deferred) {
+      options.logger?.warn('tenant smtp send failed', {
+        tenantId: target.tenantId,
+        configVersion: target.configVersion,
+        ...outcome.error,
+        durationMs: outcome.durationMs,
+      });
+    }
+    return outcome;
   }
 
   async function verify(target: SmtpTarget, opts: SmtpCallOptions = {}): Promise<SmtpVerifyOutcome> {
-    const outcome = await withOwnConnection(target, opts, (transport, slot, redact, call) =>
-      check(transport, slot, redact, call, now),
-    );
-    return outcome.ok
-      ? { ok: true, durationMs: outcome.durationMs }
-      : { ok: false, error: outcome.error, durationMs: outcome.durationMs };
+    const call = startCall(opts);
+    const connection = await connect(target, call);
+    const durationMs = now() - call.started;
+    if (!(connection instanceof TenantConnection)) return { ok: false, error: connection, durationMs };
+    connection.quit();
+    return { ok: true, durationMs };
   }
 
-  function sendOnce(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
-    return withOwnConnection(target, opts, (transport, slot, redact, call) =>
-      transmit(transport, slot, redact, mail, call, now),
-    ) as Promise<SmtpSendOutcome>;
+  async function sendOnce(target: SmtpTarget, mail: OutgoingMail, opts: SmtpCallOptions = {}) {
+    const call = startCall(opts);
+    const connection = await connect(target, call);
+    if (!(connection instanceof TenantConnection)) return failedSend(call, connection);
+    const result = await connection.send(mail, call);
+    if (connection.open) connection.quit();
+    else connection.destroy();
+    return outcomeOf(result, now() - call.started, connection.redact);
   }
 
   return {
     send,
     verify,
     sendOnce,
-    invalidate: closePool,
+    invalidate: retire,
     close() {
-      for (const tenantId of [...pools.keys()]) closePool(tenantId);
+      for (const tenantId of [...kept.keys()]) retire(tenantId);
     },
   };
 }

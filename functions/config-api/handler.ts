@@ -44,7 +44,8 @@ function buildApi(): ConfigApiHandler {
       cipher,
       clock,
       logger,
-      timeouts: { connectMs: 10_000, socketMs: 15_000 },
+      // The test's own 15 s budget bounds it all; the reply to a test message is awaited 5 s.
+      timeouts: { connectMs: 10_000, commandMs: 10_000, dataReplyMs: 5_000 },
     }),
     mime,
     logger,

@@ -62,7 +62,10 @@ export interface OutgoingMail {
 }
 
 export interface SmtpCallOptions {
-  /** Epoch ms: nothing (credentials, connecting, sending) runs past it. */
+  /**
+   * Epoch ms: nothing (credentials, connecting, sending) runs past it, and DATA starts only when the
+   * wait for the reply after the final "." still fits before it.
+   */
   deadline?: number;
   /** Log in with these instead of the sender's own (an unsaved config's typed password). */
   credentials?: SmtpCredentials;
@@ -88,6 +91,11 @@ export type SmtpSendOutcome =
       /** Refused at RCPT before the failure; every recipient when all were refused (EENVELOPE). */
       refused: RecipientRefusal[];
       durationMs: number;
+      /**
+       * DATA was never started: too little time was left to wait for its reply. Nothing was sent and
+       * nothing is wrong with the server: the message is for a later attempt, not for the fallback.
+       */
+      deferred?: true;
     };
 
 export type SmtpVerifyOutcome =

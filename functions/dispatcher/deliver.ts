@@ -41,6 +41,8 @@ export interface DeliverResult {
   unsent: Recipients;
   /** Fallback policy `hold`: the tenant path is unusable and SES must not be used. */
   hold?: FallbackReason;
+  /** The tenant path had no time left for DATA's reply: nothing sent, for the next invocation. */
+  later?: string;
   /** Why `unsent` is left (an SES failure); for the retry record and the DLQ detail. */
   lastError?: string;
   possibleDuplicate: boolean;
@@ -139,6 +141,7 @@ async function viaTenantSmtp(send: Send, config: SmtpConfig): Promise<DeliverRes
     raw,
     deadline: input.deadline - deps.sesReserveMs,
   });
+  if (attempt.deferred !== undefined) return { ...none, later: attempt.deferred };
   if (attempt.platformFault) {
     // Not the tenant's fault: health untouched; the rest of the batch skips the path, the next batch decrypts again.
     input.batch.recordFailure(input.tenantId, attempt.platformFault);

@@ -15,7 +15,7 @@ import {
   tenantSmtpFrom,
 } from '../wiring';
 import { createDispatcher, type DispatchHandler } from './dispatcher';
-import { DOMAIN_UNVERIFIED_MEMORY_MS, ExpiringSet } from './ports';
+import { DOMAIN_UNVERIFIED_MEMORY_MS, ExpiringSet, MIN_TENANT_WINDOW_MS } from './ports';
 
 /** Time kept back from the deadline so the SES fallback still fits after a slow tenant server. */
 const SES_RESERVE_MS = 5_000;
@@ -34,7 +34,13 @@ function build(): DispatchHandler {
   return createDispatcher({
     store: storeFrom(settings, clock),
     suppressions: suppressionsFrom(settings, clock),
-    smtp: tenantSmtpFrom(settings, { guard: guardFrom(settings), cipher, clock, logger }),
+    smtp: tenantSmtpFrom(settings, {
+      guard: guardFrom(settings),
+      cipher,
+      clock,
+      logger,
+      timeouts: { dataReplyMs: settings.dataReplyTimeoutMs },
+    }),
     ses: sesFrom(settings, clock),
     queue: queueFrom(settings),
     mime,
@@ -45,6 +51,8 @@ function build(): DispatchHandler {
     maxAttempts: settings.maxAttempts,
     holdMaxAgeSeconds: settings.holdMaxAgeSeconds,
     sesReserveMs: SES_RESERVE_MS,
+    // A tenant attempt starts only when the wait for DATA's reply still fits (it starts DATA only then).
+    minTenantWindowMs: Math.max(MIN_TENANT_WINDOW_MS, settings.dataReplyTimeoutMs),
     unverifiedDomains: new ExpiringSet(DOMAIN_UNVERIFIED_MEMORY_MS, clock),
     // Tenant alerts (docs/design.md §18): on with ALERTS_QUEUE_URL.
     ...(alerts && { alerts }),

@@ -107,6 +107,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   };
   await suppressRefused(deps, tenantId, key, result.finalRefusals);
 
+  if (result.later !== undefined) return later(deps, job, result, outcome);
   if (result.hold) return hold(deps, job, result, outcome);
   if (!isEmpty(result.unsent)) return retryOrGiveUp(deps, job, result, outcome);
 
@@ -231,6 +232,17 @@ async function hold(deps: DispatcherDeps, job: MessageJob, result: DeliverResult
   emit(deps.metrics, 'held', 1);
   await leaveQueued(deps, job, o, seconds);
   throw new RetryLaterError(`held for the tenant path (${result.hold}); next try in ${seconds} s`);
+}
+
+/**
+ * The tenant path had too little time left to wait for the reply after DATA: nothing was sent and the
+ * tenant is not to blame. Recorded as held (so it does not count toward MAX_ATTEMPTS) and made visible
+ * again at once for the next invocation, which starts with its whole time.
+ */
+async function later(deps: DispatcherDeps, job: MessageJob, result: DeliverResult, o: Outcome) {
+  await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'held', result.later));
+  await leaveQueued(deps, job, o, 0);
+  throw new RetryLaterError(`left for the next invocation: ${result.later}`);
 }
 
 /** Releases the lease and sets the visibility; either may fail without keeping the other from happening. */

@@ -30,6 +30,11 @@ export interface TenantAttempt {
   serverWorked: boolean;
   /** The platform kept the try from happening (KMS unavailable): not the tenant's fault, no health change. */
   platformFault?: PlatformFault;
+  /**
+   * DATA was not started: too little time was left to wait for its reply. Nothing was sent, nothing is
+   * wrong with the server; the message is for the next invocation (no fallback, no health change).
+   */
+  deferred?: string;
   possibleDuplicate: boolean;
   response?: string;
   durationMs: number;
@@ -55,6 +60,11 @@ export async function tryTenantSmtp(deps: DispatcherDeps, input: TenantSendInput
     { from: config.smtp.fromAddress, to: allOf(owed), raw: input.raw },
     { deadline: input.deadline },
   );
+  if (!outcome.ok && outcome.deferred) {
+    const { durationMs, error } = outcome;
+    const nothing = { accepted: [], finalRefusals: [], unsent: owed, serverWorked: true };
+    return { ...nothing, possibleDuplicate: false, deferred: error.message, durationMs };
+  }
   return fromOutcome(owed, outcome);
 }
 

@@ -80,8 +80,31 @@ export function localDir(env: NodeJS.ProcessEnv = process.env): string {
 
 const REGION = 'us-east-1';
 const TABLE = 'tenant-mailer';
-const VISIBILITY_TIMEOUT_SECONDS = 30;
-const INVOCATION_TIMEOUT_MS = 30_000;
+/**
+ * The local stack's timing (docs/design.md §16): its invocation deadline (LOCAL_DEADLINE_SECONDS) and the
+ * wait for the reply after DATA (DATA_REPLY_TIMEOUT_SECONDS) default short, so a demo stays quick; the
+ * queue's visibility timeout follows the deadline, as in AWS it follows the function timeout.
+ */
+export interface LocalTiming {
+  deadlineSeconds: number;
+  dataReplySeconds: number;
+  visibilityTimeoutSeconds: number;
+}
+
+function positiveInt(raw: string | undefined, fallback: number, name: string): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of seconds ≥ 1`);
+  return value;
+}
+
+/** Reads LOCAL_DEADLINE_SECONDS (default 30) and DATA_REPLY_TIMEOUT_SECONDS (default 20). */
+export function localTiming(env: NodeJS.ProcessEnv): LocalTiming {
+  const deadlineSeconds = positiveInt(env.LOCAL_DEADLINE_SECONDS, 30, 'LOCAL_DEADLINE_SECONDS');
+  const dataReplySeconds = positiveInt(env.DATA_REPLY_TIMEOUT_SECONDS, 20, 'DATA_REPLY_TIMEOUT_SECONDS');
+  // A message is never received again while an invocation may still hold it.
+  return { deadlineSeconds, dataReplySeconds, visibilityTimeoutSeconds: deadlineSeconds + 5 };
+}
 const MAX_ATTEMPTS = 5;
 const KMS_ALIAS = 'alias/tenant-mailer';
 const PLATFORM_FROM = 'notifications@platform.example';
@@ -109,6 +132,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const port = (name: PortName) => choosePort(name, env);
   // Bound once the events topic exists; sends before that publish nothing.
   let publishSimulated: (mail: RecordMail) => Promise<void> = async () => undefined;
+  const timing = localTiming(env);
+  const invocationMs = timing.deadlineSeconds * 1000;
 
   try {
     await mkdir(options.dir, { recursive: true });
@@ -189,14 +214,14 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const queues = await createQueues(
       sqs,
       { queue: 'tenant-mailer', dlq: 'tenant-mailer-dlq' },
-      VISIBILITY_TIMEOUT_SECONDS,
+      timing.visibilityTimeoutSeconds,
     );
 
     // Delivery events as in AWS (docs/design.md §19): SES → SNS topic → raw SQS subscription → events function.
     const eventQueues = await createQueues(
       sqs,
       { queue: 'tenant-mailer-ses-events', dlq: 'tenant-mailer-ses-events-dlq' },
-      VISIBILITY_TIMEOUT_SECONDS,
+      timing.visibilityTimeoutSeconds,
     );
     const eventsTopicArn = await createEventsTopic(
       sqsServer.url,
@@ -217,7 +242,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const alertQueues = await createQueues(
       sqs,
       { queue: 'tenant-mailer-alerts', dlq: 'tenant-mailer-alerts-dlq' },
-      VISIBILITY_TIMEOUT_SECONDS,
+      timing.visibilityTimeoutSeconds,
     );
     const webhooks = await up(
       'alert webhook receiver',
@@ -251,6 +276,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       SES_ARN_PREFIX: `arn:aws:ses:${REGION}:${SES_STAND_IN_ACCOUNT}:`,
       MAX_ATTEMPTS: String(MAX_ATTEMPTS),
       TENANT_SMTP_ALLOW_PRIVATE: env.TENANT_SMTP_ALLOW_PRIVATE ?? '1',
+      DATA_REPLY_TIMEOUT_SECONDS: String(timing.dataReplySeconds),
       POWERTOOLS_LOG_LEVEL: env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
       POWERTOOLS_METRICS_DISABLED: env.POWERTOOLS_METRICS_DISABLED ?? 'true',
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailerLocal',
@@ -265,7 +291,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queue: queues,
       apiPort: await port('api'),
       keyFile: join(options.dir, 'jwt-key.json'),
-      timeoutMs: INVOCATION_TIMEOUT_MS,
+      timeoutMs: invocationMs,
       onBatch: async (records, failed) => {
         for (const listener of listeners) await listener(records, failed);
       },
@@ -274,13 +300,17 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       ...(options.signal && { signal: options.signal }),
       inProcess: options.inProcess ?? false,
     });
+    log(
+      `  ${'tenant SMTP timing'.padEnd(22)} reply after DATA ${timing.dataReplySeconds} s, ` +
+        `queue visibility ${timing.visibilityTimeoutSeconds} s`,
+    );
     // Alerts leave through their own queue and notifier, as in AWS: a slow webhook never holds up mail.
     const alertPoller: Poller = startPoller({
       sqs,
       queueUrl: alertQueues.queueUrl,
       queueArn: alertQueues.queueArn,
       handler: notifier,
-      timeoutMs: INVOCATION_TIMEOUT_MS,
+      timeoutMs: invocationMs,
       onError: (error) => log(`  alert poller: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push({ close: () => alertPoller.stop() });
@@ -289,7 +319,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       queueUrl: eventQueues.queueUrl,
       queueArn: eventQueues.queueArn,
       handler: eventsHandler,
-      timeoutMs: INVOCATION_TIMEOUT_MS,
+      timeoutMs: invocationMs,
       onError: (error) => log(`  events poller: ${error instanceof Error ? error.message : String(error)}`),
     });
     started.push({ close: () => eventsPoller.stop() });
@@ -306,7 +336,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       tableName: TABLE,
       platformFrom: PLATFORM_FROM,
       platformName: PLATFORM_NAME,
-      visibilityTimeoutSeconds: VISIBILITY_TIMEOUT_SECONDS,
+      visibilityTimeoutSeconds: timing.visibilityTimeoutSeconds,
       maxAttempts: MAX_ATTEMPTS,
       adminToken: await issuer.token('platform-admin', { admin: true }),
       webhookUrl: webhooks.url,

@@ -31,15 +31,18 @@ describe('dispatcher', () => {
       Runtime: 'nodejs22.x',
       Architectures: ['arm64'],
       Handler: 'index.handler',
-      Timeout: 60,
+      Timeout: 360,
       Environment: { Variables: Match.objectLike({ NODE_OPTIONS: '--enable-source-maps' }) },
     });
   });
 
-  it('outlasts one full tenant attempt plus the SES fallback (contract timeouts)', () => {
-    // Connect+greeting 10 s, then up to 30 s of socket silence, then the 5 s SES reserve.
+  it('outlasts the wait for the reply after DATA, what comes before DATA, and the SES fallback', () => {
+    // Connect+greeting 10 s, replies before DATA 10 s each, the reply after "." (its own setting, given to
+    // the function with its timeout), then the 5 s SES reserve.
     const fn = resourcesOf(s.json, 'AWS::Lambda::Function')[r.id(s.stack.dispatcher)];
-    expect(fn?.Properties?.Timeout as number).toBeGreaterThanOrEqual(10 + 30 + 5);
+    const dataReply = Number(environmentOf(s.json, r.id(s.stack.dispatcher)).DATA_REPLY_TIMEOUT_SECONDS);
+    expect(dataReply).toBe(300);
+    expect(fn?.Properties?.Timeout as number).toBeGreaterThanOrEqual(dataReply + 10 + 4 * 10 + 5);
     expect(DISPATCHER_TIMEOUT.toSeconds()).toBe(fn?.Properties?.Timeout);
   });
 
@@ -71,6 +74,7 @@ describe('dispatcher', () => {
         ],
       },
       SES_PLATFORM_IDENTITY: expect.any(String),
+      DATA_REPLY_TIMEOUT_SECONDS: '300',
       POWERTOOLS_SERVICE_NAME: 'tenant-mailer-dispatcher',
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailer',
       POWERTOOLS_LOG_LEVEL: 'INFO',

@@ -28,7 +28,7 @@ describe('a tarpit tenant and a healthy tenant in one batch', () => {
       testSenderOptions({
         credentials: createKmsCredentials(fx.cipher),
         clock: fx.clock,
-        timeouts: { connectMs: 15_000, socketMs: 15_000 },
+        timeouts: { connectMs: 15_000, commandMs: 15_000, dataReplyMs: 15_000 },
         allowInsecure: true,
       }),
     );

@@ -193,7 +193,7 @@ describe('tenant SMTP sender: deadlines', () => {
   it('never runs past the deadline, whatever the timeouts allow', async () => {
     // Prepare
     const silent = await servers.startSilent();
-    const sender = makeSender({ timeouts: { connectMs: 5000, socketMs: 5000 } });
+    const sender = makeSender({ timeouts: { connectMs: 5000, commandMs: 5000 } });
 
     // Act
     const outcome = failure(
@@ -238,7 +238,7 @@ describe('tenant SMTP sender: verify', () => {
   it('stops at the deadline against a host that never greets', async () => {
     // Prepare
     const silent = await servers.startSilent();
-    const sender = makeSender({ timeouts: { connectMs: 5000, socketMs: 5000 } });
+    const sender = makeSender({ timeouts: { connectMs: 5000, commandMs: 5000 } });
 
     // Act
     const outcome = await sender.verify(testTarget(silent.port), { deadline: Date.now() + 300 });

@@ -168,7 +168,7 @@ export async function startConfigApiFixture(
     clock,
     tls: { ca: [TEST_CA] },
     allowInsecure: allowPrivate,
-    timeouts: { connectMs: 2_000, socketMs: 3_000 },
+    timeouts: { connectMs: 2_000, commandMs: 3_000, dataReplyMs: 3_000 },
     logger,
   });
   const alerts = options.alerts

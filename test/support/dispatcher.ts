@@ -166,7 +166,7 @@ export async function startDispatcherFixture(
       credentials:
         credentials ?? createKmsCredentials(createKmsCipher({ kms: kms.client, keyId: kms.keyId, clock })),
       clock,
-      timeouts: { connectMs: 800, socketMs: 1500 },
+      timeouts: { connectMs: 800, commandMs: 1500, dataReplyMs: 1500 },
       tls: { ca: [TEST_CA] },
       allowInsecure: true,
       name: 'dispatcher.test',

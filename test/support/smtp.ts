@@ -75,7 +75,7 @@ export function testSenderOptions(overrides: Partial<TenantSmtpSenderOptions> = 
     vet: async () => ({ address: '127.0.0.1' }),
     credentials: testCredentials,
     clock: systemClock,
-    timeouts: { connectMs: 500, socketMs: 1000 },
+    timeouts: { connectMs: 500, commandMs: 1000, dataReplyMs: 1000 },
     tls: { ca: [TEST_CA] },
     name: 'dispatcher.test',
     ...overrides,
@@ -109,6 +109,8 @@ export interface SmtpServerMode {
   dropAfterDot?: boolean;
   /** A tarpit: before replying to the final ".", wait until this settles (the test releases it). */
   holdReply?: () => Promise<void>;
+  /** Take the whole message, then answer 250 only this many ms after the final "." (a slow relay). */
+  replyAfterDotMs?: number;
   /** Offer only AUTH LOGIN (a challenge per step) instead of PLAIN and LOGIN. */
   loginOnly?: boolean;
   /** Put the password the client sent into the 535 reply (a hostile server), to test redaction. */
@@ -118,10 +120,18 @@ export interface SmtpServerMode {
 export interface TestSmtpServer {
   port: number;
   received: ReceivedMessage[];
+  /**
+   * Command lines the server read, as far as it can read them: every line of a scripted server; for
+   * smtp-server, the plain-text part of each session (before STARTTLS, or all of it with `tls: 'none'`).
+   */
+  commands: string[];
   /** TCP connections accepted so far. */
   connections(): number;
   close(): Promise<void>;
 }
+
+/** A scripted reply that never comes: the server hangs at that step. */
+export const SILENT = '';
 
 /** An error smtp-server turns into the given reply ("550 5.1.1 No such user"). */
 function replyError(reply: string): Error & { responseCode: number } {
@@ -203,16 +213,19 @@ export class SmtpTestServers {
             callback(null, '2.0.0 Ok: queued as TEST1');
           };
           if (mode.holdReply) void mode.holdReply().then(accept);
+          else if (mode.replyAfterDotMs !== undefined) setTimeout(accept, mode.replyAfterDotMs);
           else accept();
         });
       },
     };
     const server = new SMTPServer(options);
     server.on('error', () => undefined);
+    const commands: string[] = [];
     server.server.on('connection', (socket: net.Socket) => {
       connections += 1;
       sockets.add(socket);
       socket.once('close', () => sockets.delete(socket));
+      if (security === 'none') readLines(socket, commands);
     });
     const port = await listen(server.server);
     const close = async (): Promise<void> => {
@@ -220,7 +233,7 @@ export class SmtpTestServers {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     };
     this.closers.push(close);
-    return { port, received, connections: () => connections, close };
+    return { port, received, commands, connections: () => connections, close };
   }
 
   /** A TCP server that accepts and never says a word (no greeting). */
@@ -230,7 +243,8 @@ export class SmtpTestServers {
 
   /**
    * A plain-text SMTP server answering from a script, for replies smtp-server cannot give (e.g. a
-   * failing DATA command). `replies` maps a verb (EHLO, AUTH, MAIL, RCPT, DATA, or '.' for the end of data) to a reply.
+   * failing DATA command). `replies` maps a verb (EHLO, AUTH, MAIL, RCPT, DATA, or '.' for the end of
+   * data) to a reply; SILENT never answers (a server that hangs at that step).
    */
   async startScripted(replies: Record<string, string>): Promise<TestSmtpServer> {
     const defaults: Record<string, string> = {
@@ -244,7 +258,10 @@ export class SmtpTestServers {
       QUIT: '221 2.0.0 Bye',
     };
     const script = { ...defaults, ...replies };
-    return this.startRaw((socket) => {
+    const answer = (socket: net.Socket, reply: string): void => {
+      if (reply !== SILENT) socket.write(`${reply}\r\n`);
+    };
+    return this.startRaw((socket, commands) => {
       socket.write('220 scripted.test ESMTP\r\n');
       let buffered = '';
       let inData = false;
@@ -256,13 +273,15 @@ export class SmtpTestServers {
             if (end < 0) return;
             buffered = buffered.slice(end + 5);
             inData = false;
-            socket.write(`${script['.']}\r\n`);
+            commands.push('.');
+            answer(socket, script['.'] ?? SILENT);
             continue;
           }
           const end = buffered.indexOf('\r\n');
           if (end < 0) return;
           const line = buffered.slice(0, end);
           buffered = buffered.slice(end + 2);
+          commands.push(line);
           const verb = /^[A-Za-z]+/.exec(line)?.[0]?.toUpperCase() ?? '';
           const reply = script[verb] ?? '502 5.5.2 Command not recognized';
           // The body follows a 354; the blank line before it is part of the body, not a command.
@@ -270,7 +289,7 @@ export class SmtpTestServers {
             inData = true;
             buffered = `\r\n${buffered}`;
           }
-          socket.write(`${reply}\r\n`);
+          answer(socket, reply);
         }
       });
     });
@@ -288,15 +307,18 @@ export class SmtpTestServers {
     await Promise.all(this.closers.splice(0).map((close) => close()));
   }
 
-  private async startRaw(onSocket: (socket: net.Socket) => void): Promise<TestSmtpServer> {
+  private async startRaw(
+    onSocket: (socket: net.Socket, commands: string[]) => void,
+  ): Promise<TestSmtpServer> {
     const sockets = new Set<net.Socket>();
+    const commands: string[] = [];
     let connections = 0;
     const server = net.createServer((socket) => {
       connections += 1;
       sockets.add(socket);
       socket.on('error', () => undefined);
       socket.once('close', () => sockets.delete(socket));
-      onSocket(socket);
+      onSocket(socket, commands);
     });
     const port = await listen(server);
     const close = async (): Promise<void> => {
@@ -304,6 +326,17 @@ export class SmtpTestServers {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     };
     this.closers.push(close);
-    return { port, received: [], connections: () => connections, close };
+    return { port, received: [], commands, connections: () => connections, close };
   }
+}
+
+/** Collects the lines a plain-text client sends on `socket` (commands, and the message body's lines). */
+function readLines(socket: net.Socket, into: string[]): void {
+  let buffered = '';
+  socket.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString('latin1');
+    const lines = buffered.split('\r\n');
+    buffered = lines.pop() ?? '';
+    into.push(...lines);
+  });
 }
