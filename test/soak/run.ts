@@ -1,0 +1,309 @@
+/**
+ * `npm run soak -- --messages 5000 --tenants 50 --dispatchers 5 [--seed 1] [--timeout 900]`: the whole local
+ * stack as child processes (`npm start -- --no-demo --fresh`, in a temp folder on free ports), tenants whose
+ * peers are local SMTP servers covering the SMTP failure classes and healthy ones behind fault-injecting
+ * proxies, a dispatcher worker killed with SIGKILL mid-run; waits until every message is settled and prints
+ * the accounting. Exits 1 when a message is lost. A script, not a test: it measures nothing against a clock.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import type { DeliveryView } from '../../functions/config-api/schemas';
+import { createProducer, type QueueMessageInput } from '../../functions/producer';
+import { DEFAULT_PORTS } from '../../infra/local/ports';
+import {
+  callApi,
+  descendants,
+  REPO_ROOT,
+  readStackInfo,
+  type StackInfo,
+  workerProcesses,
+} from '../support/local-stack';
+import type { SesStoredEmail } from '../support/ses';
+import { SmtpTestServers } from '../support/smtp';
+import { GONE, type Peer, senderConfig, startPeers } from './peers';
+import { accountingTable, type Outcome } from './report';
+
+const { values } = parseArgs({
+  options: {
+    messages: { type: 'string', default: '1000' },
+    tenants: { type: 'string', default: '10' },
+    dispatchers: { type: 'string', default: '5' },
+    seed: { type: 'string', default: '1' },
+    timeout: { type: 'string', default: '900' },
+  },
+  strict: true,
+});
+const MESSAGES = Number(values.messages);
+const TENANTS = Number(values.tenants);
+const SEED = Number(values.seed);
+const FINAL = new Set(['sent', 'partial', 'rejected', 'suppressed', 'dead']);
+const say = (line = '') => process.stdout.write(`${line}\n`);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function main(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-soak-'));
+  const servers = new SmtpTestServers();
+  let peers: Peer[] = [];
+  let stack: ChildProcess | undefined;
+  let output = '';
+  try {
+    peers = await startPeers(servers, TENANTS, SEED);
+    const ports = Object.fromEntries(Object.values(DEFAULT_PORTS).map((spec) => [spec.env, '0']));
+    stack = spawn(
+      process.execPath,
+      [
+        '--disable-warning=ExperimentalWarning',
+        '--import',
+        'tsx',
+        'infra/local/start.ts',
+        '--no-demo',
+        '--fresh',
+        '--dispatchers',
+        values.dispatchers,
+      ],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, ...ports, LOCAL_STACK_DIR: dir },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    const collect = (chunk: Buffer) => {
+      output += chunk.toString('utf8');
+    };
+    stack.stdout?.on('data', collect);
+    stack.stderr?.on('data', collect);
+    const info = await waitFor('the local stack', 120_000, () => readStackInfo(dir));
+    say(
+      `soak: ${MESSAGES} messages, ${TENANTS} tenants, ${values.dispatchers} dispatcher workers, seed ${SEED}`,
+    );
+
+    const tenantOf = (i: number) => `soak-t${i % TENANTS}`;
+    for (const [i, peer] of peers.entries()) {
+      const put = await callApi(
+        info,
+        info.adminToken,
+        'PUT',
+        `/tenants/${tenantOf(i)}/sender`,
+        senderConfig(peer, tenantOf(i)),
+      );
+      if (put.status !== 200) throw new Error(`configuring ${tenantOf(i)}: ${JSON.stringify(put.body)}`);
+    }
+    const sqs = new SQSClient({
+      endpoint: info.endpoints.sqs,
+      region: info.region,
+      useQueueUrlAsEndpoint: false,
+    });
+    const messages = buildMessages(peers, tenantOf);
+    const producer = createProducer({ sqs, queueUrl: info.queueUrl });
+    const started = Date.now();
+    for (let i = 0; i < messages.length; i += 500) {
+      const { failed } = await producer.enqueueBatch(messages.slice(i, i + 500));
+      if (failed.length > 0) throw new Error(`enqueue failed: ${failed[0]?.message}`);
+    }
+    say(
+      `soak: enqueued in ${((Date.now() - started) / 1000).toFixed(1)} s; a dispatcher worker dies mid-run`,
+    );
+    await sleep(1_500);
+    killOneWorker(stack.pid ?? -1);
+
+    const outcomes = await settle(info, sqs, messages, Number(values.timeout) * 1000);
+    say(`soak: settled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const copies = await countCopies(info, peers);
+    const duplicates = await duplicatesWithReason(info, outcomes, copies);
+    say();
+    const { table, lost } = accountingTable(messages.length, outcomes, duplicates);
+    say(table);
+    sqs.destroy();
+    return lost > 0 ? 1 : 0;
+  } catch (error) {
+    say(`soak failed: ${error instanceof Error ? error.message : String(error)}`);
+    say(`--- output of the local stack ---\n${output}`);
+    return 2;
+  } finally {
+    await stop(stack);
+    for (const peer of peers) await peer.proxy?.close();
+    await servers.closeAll();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Round-robin over the tenants; recipient-rejected peers get some mail only for the address they refuse. */
+function buildMessages(peers: Peer[], tenantOf: (i: number) => string): QueueMessageInput[] {
+  return Array.from({ length: MESSAGES }, (_, i) => {
+    const peer = peers[i % TENANTS];
+    const lead = `lead-${i}@customer.example`;
+    const to = peer?.kind === 'recipient-rejected' ? [[GONE], [GONE, lead], [lead]][i % 3] : [lead];
+    return {
+      v: 1,
+      tenantId: tenantOf(i),
+      kind: 'notification',
+      to: to ?? [lead],
+      subject: `soak ${i}`,
+      text: `Soak message ${i}.`,
+      idempotencyKey: `soak-${i}`,
+    };
+  });
+}
+
+/** SIGKILL for one dispatcher worker (the stack starts it again): what it held returns after its visibility. */
+function killOneWorker(stackPid: number): void {
+  const workers = [...workerProcesses(stackPid).entries()].filter(([name]) =>
+    name.startsWith('--dispatcher'),
+  );
+  const victim = workers[SEED % Math.max(1, workers.length)];
+  if (victim) {
+    process.kill(victim[1], 'SIGKILL');
+    say(`soak: killed ${victim[0]} (pid ${victim[1]}) with SIGKILL`);
+  }
+}
+
+/** Polls the delivery records and drains the DLQ until every message is final, or the timeout passes. */
+async function settle(info: StackInfo, sqs: SQSClient, messages: QueueMessageInput[], timeoutMs: number) {
+  const outcomes = new Map<string, Outcome>();
+  const tenants = [...new Set(messages.map((m) => m.tenantId))];
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const dead of await drainDlq(info, sqs)) outcomes.set(dead.key, dead);
+    for (const tenant of tenants) {
+      for (const d of await listDeliveries(info, tenant)) {
+        if (FINAL.has(d.status) && !outcomes.has(d.messageId))
+          outcomes.set(d.messageId, { key: d.messageId, delivery: d });
+      }
+    }
+    if (messages.every((m) => outcomes.has(m.idempotencyKey ?? ''))) break;
+    await sleep(2_000);
+  }
+  return outcomes;
+}
+
+async function listDeliveries(info: StackInfo, tenant: string): Promise<DeliveryView[]> {
+  const all: DeliveryView[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const page = await callApi<{ items: DeliveryView[]; cursor: string | null }>(
+      info,
+      info.adminToken,
+      'GET',
+      `/tenants/${tenant}/deliveries?${query}`,
+    );
+    if (page.status !== 200) return all;
+    all.push(...page.body.items);
+    cursor = page.body.cursor;
+  } while (cursor);
+  return all;
+}
+
+async function drainDlq(info: StackInfo, sqs: SQSClient): Promise<Outcome[]> {
+  const found: Outcome[] = [];
+  for (;;) {
+    const { Messages = [] } = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: info.dlqUrl,
+        MaxNumberOfMessages: 10,
+        MessageAttributeNames: ['All'],
+      }),
+    );
+    if (Messages.length === 0) return found;
+    for (const m of Messages) {
+      let key = m.MessageId ?? '?';
+      try {
+        key = (JSON.parse(m.Body ?? '') as { idempotencyKey?: string }).idempotencyKey ?? key;
+      } catch {
+        // not JSON: counted under its SQS id
+      }
+      found.push({ key, dlqReason: m.MessageAttributes?.reason?.StringValue ?? 'none' });
+    }
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: info.dlqUrl,
+        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+      }),
+    );
+  }
+}
+
+/** Copies that reached someone, per message and recipient: at the tenant peers and in the SES mailbox. */
+async function countCopies(info: StackInfo, peers: Peer[]): Promise<Map<string, number>> {
+  const copies = new Map<string, number>();
+  const add = (subject: string | undefined, to: string[]) => {
+    const key = /soak (\d+)/.exec(subject ?? '')?.[1];
+    if (key === undefined) return;
+    for (const address of to)
+      copies.set(`soak-${key} ${address}`, (copies.get(`soak-${key} ${address}`) ?? 0) + 1);
+  };
+  for (const peer of peers) {
+    for (const mail of peer.server?.received ?? []) {
+      add(/^Subject: (.*)$/im.exec(mail.raw.toString('utf8'))?.[1], mail.to);
+    }
+  }
+  const store = (await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] };
+  for (const mail of store.emails) add(mail.subject, mail.destination.to ?? []);
+  return copies;
+}
+
+/** Messages a recipient got more than once, with the reason the record gives for the doubt. */
+async function duplicatesWithReason(
+  info: StackInfo,
+  outcomes: Map<string, Outcome>,
+  copies: Map<string, number>,
+) {
+  const reasons = new Map<string, string>();
+  for (const [pair, count] of copies) {
+    if (count < 2) continue;
+    const key = pair.split(' ')[0] ?? '';
+    const tenant = outcomes.get(key)?.delivery ? tenantOfKey(key) : undefined;
+    const detail = tenant
+      ? await callApi<{ possibleDuplicate?: boolean }>(
+          info,
+          info.adminToken,
+          'GET',
+          `/tenants/${tenant}/deliveries/${key}`,
+        )
+      : undefined;
+    reasons.set(
+      key,
+      detail?.body.possibleDuplicate
+        ? 'recorded: possibleDuplicate (doubt after DATA, or an SES answer lost)'
+        : 'not recorded (a crash between send and record)',
+    );
+  }
+  return reasons;
+}
+
+function tenantOfKey(key: string): string {
+  return `soak-t${Number(key.replace('soak-', '')) % TENANTS}`;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const found = await probe();
+    if (found !== undefined) return found;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+/** SIGTERM for the stack (it stops its workers and frees every port); SIGKILL for anything left after 20 s. */
+async function stop(stack: ChildProcess | undefined): Promise<void> {
+  if (!stack?.pid || stack.exitCode !== null) return;
+  const below = descendants(stack.pid);
+  const exited = new Promise<void>((resolve) => stack.once('exit', () => resolve()));
+  stack.kill('SIGTERM');
+  await Promise.race([exited, sleep(20_000)]);
+  for (const pid of [stack.pid, ...below]) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
+// Exits even if a socket of a peer or client still holds the event loop.
+process.exit(await main());
