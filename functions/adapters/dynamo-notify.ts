@@ -225,7 +225,7 @@ export function createNotifyStore({ doc, tableName, clock }: NotifyStoreOptions)
             TableName: tableName,
             Key: { pk: notifyPk(tenantId), sk: OUTAGE_SK },
             UpdateExpression: 'SET #last = :now, #since = if_not_exists(#since, :now)',
-            ConditionExpression: 'attribute_not_exists(pk) OR #last <= :cut',
+            ConditionExpression: 'attribute_not_exists(#last) OR #last <= :cut',
             ExpressionAttributeNames: { '#last': 'lastAlertAt', '#since': 'since' },
             ExpressionAttributeValues: { ':now': now, ':cut': cut },
             ReturnValues: 'ALL_NEW',
@@ -237,10 +237,13 @@ export function createNotifyStore({ doc, tableName, clock }: NotifyStoreOptions)
     },
 
     async closeOutage(tenantId) {
+      // An update, not a delete: the dispatcher holds no DeleteItem (docs/design.md §7).
       const out = await doc.send(
-        new DeleteCommand({
+        new UpdateCommand({
           TableName: tableName,
           Key: { pk: notifyPk(tenantId), sk: OUTAGE_SK },
+          UpdateExpression: 'REMOVE #since, #last',
+          ExpressionAttributeNames: { '#since': 'since', '#last': 'lastAlertAt' },
           ReturnValues: 'ALL_OLD',
         }),
       );
