@@ -10,8 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import type { DeliveryView } from '../../functions/config-api/schemas';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
 import { DEFAULT_PORTS } from '../../infra/local/ports';
 import {
@@ -22,8 +21,8 @@ import {
   type StackInfo,
   workerProcesses,
 } from '../support/local-stack';
-import type { SesStoredEmail } from '../support/ses';
 import { SmtpTestServers } from '../support/smtp';
+import { countCopies, drainDlq, listDeliveries } from './observe';
 import { GONE, type Peer, senderConfig, startPeers } from './peers';
 import { accountingTable, type Outcome } from './report';
 
@@ -104,18 +103,40 @@ async function main(): Promise<number> {
       const { failed } = await producer.enqueueBatch(messages.slice(i, i + 500));
       if (failed.length > 0) throw new Error(`enqueue failed: ${failed[0]?.message}`);
     }
+    // One message in 200 is invalid (no recipient; sent raw, the producer refuses it): the DLQ, validation.
+    const invalid = Array.from(
+      { length: Math.max(1, Math.floor(MESSAGES / 200)) },
+      (_, i) => `soak-invalid-${i}`,
+    );
+    for (const key of invalid) {
+      const body = JSON.stringify({
+        v: 1,
+        tenantId: tenantOf(0),
+        kind: 'notification',
+        subject: key,
+        idempotencyKey: key,
+      });
+      await sqs.send(new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: body }));
+    }
+    const keys = [...messages.map((m) => m.idempotencyKey ?? ''), ...invalid];
     say(
       `soak: enqueued in ${((Date.now() - started) / 1000).toFixed(1)} s; a dispatcher worker dies mid-run`,
     );
     await sleep(1_500);
     killOneWorker(stack.pid ?? -1);
 
-    const outcomes = await settle(info, sqs, messages, Number(values.timeout) * 1000);
+    const outcomes = await settle(
+      info,
+      sqs,
+      keys,
+      [...new Set(messages.map((m) => m.tenantId))],
+      Number(values.timeout) * 1000,
+    );
     say(`soak: settled in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const copies = await countCopies(info, peers);
     const duplicates = await duplicatesWithReason(info, outcomes, copies);
     say();
-    const { table, lost } = accountingTable(messages.length, outcomes, duplicates);
+    const { table, lost } = accountingTable(keys.length, outcomes, duplicates);
     say(table);
     sqs.destroy();
     return lost > 0 ? 1 : 0;
@@ -162,9 +183,8 @@ function killOneWorker(stackPid: number): void {
 }
 
 /** Polls the delivery records and drains the DLQ until every message is final, or the timeout passes. */
-async function settle(info: StackInfo, sqs: SQSClient, messages: QueueMessageInput[], timeoutMs: number) {
+async function settle(info: StackInfo, sqs: SQSClient, keys: string[], tenants: string[], timeoutMs: number) {
   const outcomes = new Map<string, Outcome>();
-  const tenants = [...new Set(messages.map((m) => m.tenantId))];
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     for (const dead of await drainDlq(info, sqs)) outcomes.set(dead.key, dead);
@@ -174,76 +194,10 @@ async function settle(info: StackInfo, sqs: SQSClient, messages: QueueMessageInp
           outcomes.set(d.messageId, { key: d.messageId, delivery: d });
       }
     }
-    if (messages.every((m) => outcomes.has(m.idempotencyKey ?? ''))) break;
+    if (keys.every((key) => outcomes.has(key))) break;
     await sleep(2_000);
   }
   return outcomes;
-}
-
-async function listDeliveries(info: StackInfo, tenant: string): Promise<DeliveryView[]> {
-  const all: DeliveryView[] = [];
-  let cursor: string | null = null;
-  do {
-    const query: string = `limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
-    const page = await callApi<{ items: DeliveryView[]; cursor: string | null }>(
-      info,
-      info.adminToken,
-      'GET',
-      `/tenants/${tenant}/deliveries?${query}`,
-    );
-    if (page.status !== 200) return all;
-    all.push(...page.body.items);
-    cursor = page.body.cursor;
-  } while (cursor);
-  return all;
-}
-
-async function drainDlq(info: StackInfo, sqs: SQSClient): Promise<Outcome[]> {
-  const found: Outcome[] = [];
-  for (;;) {
-    const { Messages = [] } = await sqs.send(
-      new ReceiveMessageCommand({
-        QueueUrl: info.dlqUrl,
-        MaxNumberOfMessages: 10,
-        MessageAttributeNames: ['All'],
-      }),
-    );
-    if (Messages.length === 0) return found;
-    for (const m of Messages) {
-      let key = m.MessageId ?? '?';
-      try {
-        key = (JSON.parse(m.Body ?? '') as { idempotencyKey?: string }).idempotencyKey ?? key;
-      } catch {
-        // not JSON: counted under its SQS id
-      }
-      found.push({ key, dlqReason: m.MessageAttributes?.reason?.StringValue ?? 'none' });
-    }
-    await sqs.send(
-      new DeleteMessageBatchCommand({
-        QueueUrl: info.dlqUrl,
-        Entries: Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
-      }),
-    );
-  }
-}
-
-/** Copies that reached someone, per message and recipient: at the tenant peers and in the SES mailbox. */
-async function countCopies(info: StackInfo, peers: Peer[]): Promise<Map<string, number>> {
-  const copies = new Map<string, number>();
-  const add = (subject: string | undefined, to: string[]) => {
-    const key = /soak (\d+)/.exec(subject ?? '')?.[1];
-    if (key === undefined) return;
-    for (const address of to)
-      copies.set(`soak-${key} ${address}`, (copies.get(`soak-${key} ${address}`) ?? 0) + 1);
-  };
-  for (const peer of peers) {
-    for (const mail of peer.server?.received ?? []) {
-      add(/^Subject: (.*)$/im.exec(mail.raw.toString('utf8'))?.[1], mail.to);
-    }
-  }
-  const store = (await (await fetch(`${info.sesUrl}/store`)).json()) as { emails: SesStoredEmail[] };
-  for (const mail of store.emails) add(mail.subject, mail.destination.to ?? []);
-  return copies;
 }
 
 /** Messages a recipient got more than once, with the reason the record gives for the doubt. */
