@@ -33,6 +33,10 @@ export interface MailerConfig {
   fallbackRatioThreshold: number;
   /** Alarm when at least this many tenants turn unhealthy within an hour. */
   unhealthyTenantsThreshold: number;
+  /** The platform operators' webhook for every tenant's alerts (docs/design.md §18), https. */
+  platformWebhookUrl: string | undefined;
+  /** The Secrets Manager secret (its ARN) holding that webhook's signing secret. */
+  platformWebhookSecretArn: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -81,6 +85,11 @@ const schema = z.object({
   apiBurstLimit: int(1, 5000).default(100),
   fallbackRatioThreshold: z.coerce.number().gt(0).lt(1).default(0.2),
   unhealthyTenantsThreshold: int(1, 10000).default(3),
+  platformWebhookUrl: z.url({ protocol: /^https$/, error: 'an https URL' }).optional(),
+  platformWebhookSecretArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN')
+    .optional(),
 });
 
 export const CONTEXT_KEYS = Object.keys(schema.shape) as (keyof typeof schema.shape)[];
@@ -98,11 +107,16 @@ export function readConfig(getContext: (key: string) => unknown): MailerConfig {
     throw new ConfigError(`invalid CDK context: ${problems}`);
   }
   const c = parsed.data;
+  if ((c.platformWebhookUrl === undefined) !== (c.platformWebhookSecretArn === undefined)) {
+    throw new ConfigError('invalid CDK context: platformWebhookUrl and platformWebhookSecretArn go together');
+  }
   return {
     ...c,
     platformIdentity:
       c.platformIdentity ?? c.platformFromAddress.slice(c.platformFromAddress.indexOf('@') + 1),
     alarmEmail: c.alarmEmail ? c.alarmEmail : undefined,
     egressAllocationId: c.egressAllocationId,
+    platformWebhookUrl: c.platformWebhookUrl,
+    platformWebhookSecretArn: c.platformWebhookSecretArn,
   };
 }

@@ -11,4 +11,5 @@ export const DEFAULT_METRICS_NAMESPACE = 'TenantMailer';
 export const SERVICE_NAMES = {
   dispatcher: 'tenant-mailer-dispatcher',
   configApi: 'tenant-mailer-config-api',
+  notifier: 'tenant-mailer-notifier',
 } as const;

@@ -23,6 +23,8 @@ export interface FunctionLike extends IConstruct {
 export interface NagSubject {
   dispatcher: FunctionLike;
   configFunction: FunctionLike;
+  /** The tenant alerts' notifier (docs/design.md §18). */
+  alerts: { notifier: FunctionLike };
   /** Set when the functions run in a VPC (static egress). */
   egress: unknown;
   api: { publicRoutes: readonly IConstruct[] };
@@ -34,7 +36,7 @@ export interface NagSubject {
  */
 export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
   const list: NagAcknowledgment[] = [];
-  for (const fn of [stack.dispatcher, stack.configFunction]) {
+  for (const fn of [stack.dispatcher, stack.configFunction, stack.alerts.notifier]) {
     list.push({
       scope: fn,
       id: 'AwsSolutions-L1',
@@ -82,6 +84,15 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
         'the grant is limited to that prefix in this account and region.',
     },
   );
+  // Tenant alerts: the notifier mails alert emails from the platform sender (the config API's test alert
+  // is covered by its acknowledgment above).
+  list.push({
+    scope: stack.alerts.notifier.role ?? stack.alerts.notifier,
+    id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
+    reason:
+      'Tenant alerts go out through SES from the platform sender, whose identity (an address or its domain) ' +
+      'SES authorizes on the identity ARN; scoped to this account and region like the dispatcher.',
+  });
   for (const route of stack.api.publicRoutes) {
     list.push({
       scope: route,

@@ -4,6 +4,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { Construct } from 'constructs';
 import { DEFAULT_DATA_REPLY_TIMEOUT_SECONDS } from '../functions/settings';
+import { TenantAlerts } from './alerts';
 import type { MailerConfig } from './config';
 import { ConfigApi } from './config-api';
 import { StaticEgress } from './egress';
@@ -58,6 +59,7 @@ export class TenantMailerStack extends Stack {
   readonly configFunction: NodejsFunction;
   readonly api: ConfigApi;
   readonly observability: MailerObservability;
+  readonly alerts: TenantAlerts;
 
   constructor(scope: Construct, id: string, props: TenantMailerStackProps) {
     super(scope, id, props);
@@ -164,6 +166,17 @@ export class TenantMailerStack extends Stack {
       deadLetterQueue: this.mailQueue.deadLetterQueue,
       mail: this.mail,
     });
+    this.alerts = new TenantAlerts(this, 'Alerts', {
+      config,
+      settings,
+      data: this.data,
+      mail: this.mail,
+      dispatcher: this.dispatcher,
+      configFunction: this.configFunction,
+      namespace: DEFAULT_METRICS_NAMESPACE,
+      alarmTopic: this.observability.topic,
+      network: this.egress?.network,
+    });
 
     this.addOutputs();
   }
@@ -179,6 +192,11 @@ export class TenantMailerStack extends Stack {
     out('TableName', this.data.table.tableName, 'DynamoDB table');
     out('SesConfigurationSet', this.mail.configurationSet.configurationSetName, 'SES configuration set');
     out('AlarmTopicArn', this.observability.topic.topicArn, 'Alarm notifications');
+    out(
+      'AlertsDeadLetterQueueUrl',
+      this.alerts.deadLetterQueue.queueUrl,
+      'Tenant alerts the notifier gave up on',
+    );
     if (this.egress) {
       out('EgressAllocationId', this.egress.allocationId, 'Elastic IP allocation of the static egress');
       if (this.egress.elasticIp) {

@@ -53,6 +53,7 @@ describe('dispatcher', () => {
       KMS_KEY_ID: r.arnOf(s.stack.data.passwordKey),
       QUEUE_URL: r.ref(s.stack.mailQueue.queue),
       DLQ_URL: r.ref(s.stack.mailQueue.deadLetterQueue),
+      ALERTS_QUEUE_URL: r.ref(s.stack.alerts.queue),
       PLATFORM_FROM_ADDRESS: 'notifications@platform.example',
       PLATFORM_NAME: 'Example Platform',
       SES_CONFIGURATION_SET: r.ref(s.stack.mail.configurationSet),
@@ -83,7 +84,8 @@ describe('dispatcher', () => {
   });
 
   it('consumes the queue in batches of 10 with partial batch responses, a window and a concurrency cap', () => {
-    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+    // The dispatcher's and the notifier's (its own alerts queue).
+    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: r.arnOf(s.stack.mailQueue.queue),
       FunctionName: r.ref(s.stack.dispatcher),
@@ -92,18 +94,22 @@ describe('dispatcher', () => {
       FunctionResponseTypes: ['ReportBatchItemFailures'],
       ScalingConfig: { MaximumConcurrency: 5 },
     });
-    const esm = Object.values(resourcesOf(s.json, 'AWS::Lambda::EventSourceMapping'))[0];
+    const esm = Object.values(resourcesOf(s.json, 'AWS::Lambda::EventSourceMapping')).find(
+      (m) => JSON.stringify(m.Properties?.FunctionName) === JSON.stringify(r.ref(s.stack.dispatcher)),
+    );
     expect(esm?.Properties?.MaximumBatchingWindowInSeconds).toBeGreaterThan(0);
   });
 
-  it('may change visibility on its queue and send to the DLQ, but not publish to its own queue', () => {
+  it('may change visibility on its queue and send to the DLQ and the alerts queue, but not publish to its own queue', () => {
     const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
     expect(allowing(statements, 'sqs:ChangeMessageVisibility').map((st) => st.Resource)).toContainEqual(
       r.arnOf(s.stack.mailQueue.queue),
     );
-    expect(allowing(statements, 'sqs:SendMessage').map((st) => st.Resource)).toEqual([
-      r.arnOf(s.stack.mailQueue.deadLetterQueue),
-    ]);
+    const sendsTo = allowing(statements, 'sqs:SendMessage').flatMap((st) => [st.Resource].flat());
+    expect(sendsTo).toHaveLength(2);
+    expect(sendsTo).toEqual(
+      expect.arrayContaining([r.arnOf(s.stack.mailQueue.deadLetterQueue), r.arnOf(s.stack.alerts.queue)]),
+    );
   });
 
   it('may send through SES for any verified identity of the account and the configuration set', () => {
@@ -173,7 +179,7 @@ describe('config API', () => {
     expect(timeout).toBeLessThan(30);
   });
 
-  it('grants the config function no queue access and, of SES, no sending: the domain routes’ management only', () => {
+  it('grants the config function no queue access and, of SES, sending only the test alert (tenant alerts), besides the domain routes’ management', () => {
     const actions = statementsOfRole(s.json, r.roleOf(s.stack.configFunction)).flatMap(actionsOf);
     expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
     expect(actions.filter((a) => a.startsWith('ses:')).sort()).toEqual([
@@ -183,6 +189,8 @@ describe('config API', () => {
       'ses:DeleteEmailIdentity',
       'ses:GetEmailIdentity',
       'ses:PutEmailIdentityMailFromAttributes',
+      'ses:SendEmail',
+      'ses:SendRawEmail',
     ]);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',

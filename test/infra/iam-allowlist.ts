@@ -7,7 +7,7 @@
  */
 export interface AllowedGrant {
   /** The function's construct id in the stack. */
-  fn: 'Dispatcher' | 'ConfigApiFunction';
+  fn: 'Dispatcher' | 'ConfigApiFunction' | 'Notifier';
   grant: string;
   reason: string;
 }
@@ -45,7 +45,20 @@ export const IAM_ALLOWLIST: AllowedGrant[] = [
       'OAuth2 logins (docs/design.md §21): a refresh token the provider rotates is encrypted (purpose ' +
       'smtp-oauth only) and stored back. The run sends for password tenants, so it never rotates one.',
   },
-  ...(['Dispatcher', 'ConfigApiFunction'] as const).flatMap((fn) => [
+  // The notifier's event source mapping on the alerts queue, as the dispatcher's on the mail queue.
+  ...(
+    [
+      ['sqs:ReceiveMessage', 'it receives the batches.'],
+      ['sqs:DeleteMessage', 'it deletes the records the handler does not report as failed.'],
+      ['sqs:GetQueueAttributes', "it reads the queue's attributes when the mapping is created and scales."],
+      ['sqs:GetQueueUrl', 'CDK grants it with the others; read-only on the same queue.'],
+    ] as const
+  ).map(([action, why]) => ({
+    fn: 'Notifier' as const,
+    grant: `${action} on alertsQueue`,
+    reason: `${EVENT_SOURCE}: ${why}`,
+  })),
+  ...(['Dispatcher', 'ConfigApiFunction', 'Notifier'] as const).flatMap((fn) => [
     ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       fn,
       grant: `${action} on logGroup:${fn}`,

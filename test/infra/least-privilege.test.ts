@@ -27,9 +27,10 @@ import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createProducer } from '../../functions/producer';
+import { WEBHOOK_SECRET_CONTEXT_CONDITIONS } from '../../infra/alerts';
 import { REPO_ROOT } from '../../infra/lambda';
 import { DEFAULT_PORTS, freePort } from '../../infra/local/ports';
-import { type LocalStack, startLocalStack } from '../../infra/local/stack';
+import { LOCAL_WEBHOOK_SECRET, type LocalStack, startLocalStack } from '../../infra/local/stack';
 import { SMTP_OAUTH_CONTEXT_CONDITIONS, SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
 import { type AwsCall, recordAwsCalls } from '../support/aws-calls';
 import { conditionHolds, permissionsOf, type ResourceKind, type TargetOf } from '../support/iam';
@@ -58,7 +59,16 @@ vi.mock('../../functions/config-api/handler', async (importOriginal) => {
   };
 });
 
-const FUNCTIONS = ['Dispatcher', 'ConfigApiFunction'];
+vi.mock('../../functions/notifier/handler', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../functions/notifier/handler')>();
+  const { recordAwsCalls } = await import('../support/aws-calls');
+  const { within } = recordAwsCalls();
+  return {
+    handler: (...args: Parameters<typeof real.handler>) => within('Notifier', () => real.handler(...args)),
+  };
+});
+
+const FUNCTIONS = ['Dispatcher', 'ConfigApiFunction', 'Notifier'];
 const recorder = recordAwsCalls();
 const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-iam-'));
 let stack: LocalStack;
@@ -86,6 +96,7 @@ beforeAll(async () => {
     [process.env.KMS_KEY_ID, 'passwordKey'],
     [info.queueUrl, 'queue'],
     [info.dlqUrl, 'deadLetterQueue'],
+    [process.env.ALERTS_QUEUE_URL, 'alertsQueue'],
   ]);
   targetOf = (target) => targets.get(target);
   await exerciseFunctions(stack);
@@ -134,6 +145,30 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await api('DELETE', '/tenants/lp-domain/domains/lp-domain.example'),
   ];
   expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 201, 200, 200, 200, 200, 204, 204]);
+  // Tenant alerts: settings (webhook secret encrypted), a test to both channels, the log; lp-alert's
+  // server refuses its login, so its breaker opens and the notifier delivers; lp-alert-down's webhook
+  // does not answer, so the notifier backs off.
+  const hook = { url: info.webhookUrl, secret: LOCAL_WEBHOOK_SECRET };
+  const alertAnswers = [
+    await api('PUT', '/tenants/lp-alert/notifications', { emails: ['ops@lp-alert.example'], webhook: hook }),
+    await api('POST', '/tenants/lp-alert/notifications/test'),
+    await api('GET', '/tenants/lp-alert/notifications/log'),
+    await api('PUT', '/tenants/lp-alert/sender', {
+      mode: 'smtp',
+      smtp: { ...smtp, password: 'an-outdated-password', fromAddress: 'mail@lp-alert.example' },
+    }),
+    await api('PUT', '/tenants/lp-alert-down/notifications', {
+      emails: [],
+      webhook: { url: `http://127.0.0.1:${closed}/hooks`, secret: LOCAL_WEBHOOK_SECRET },
+    }),
+    await api('PUT', '/tenants/lp-alert-down/sender', {
+      mode: 'smtp',
+      smtp: { ...smtp, password: 'an-outdated-password', fromAddress: 'mail@lp-alert-down.example' },
+    }),
+    await api('PUT', '/tenants/lp-gone/notifications', { emails: ['ops@lp-gone.example'] }),
+    await api('DELETE', '/tenants/lp-gone/notifications'),
+  ];
+  expect(alertAnswers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 204]);
 
   const sqs = new SQSClient({
     endpoint: info.endpoints.sqs,
@@ -151,9 +186,14 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
       text: 'A run of the function for the IAM comparison.',
       idempotencyKey: `lp-${tenantId}`,
     });
-    for (const tenantId of ['lp-smtp', 'lp-platform', 'lp-hold']) await producer.enqueue(mail(tenantId));
-    // Refused by validation: dead-lettered with a reason.
+    for (const tenantId of ['lp-smtp', 'lp-platform', 'lp-hold', 'lp-alert', 'lp-alert-down']) {
+      await producer.enqueue(mail(tenantId));
+    }
+    // Refused by validation: dead-lettered with a reason (with a tenant: counted for its alert digest).
     await sqs.send(new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: '{"v":1}' }));
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: '{"v":1,"tenantId":"lp-alert"}' }),
+    );
     for (const tenantId of ['lp-smtp', 'lp-platform']) {
       await eventually(`delivery of ${tenantId}`, 30_000, async () => {
         const found = await api<{ status: string }>('GET', `/tenants/${tenantId}/deliveries/lp-${tenantId}`);
@@ -165,6 +205,8 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('the duplicate read', 30_000, called('Dispatcher', 'dynamodb:GetItem'));
     await eventually('the dead-lettered message', 30_000, called('Dispatcher', 'sqs:SendMessage'));
     await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
+    await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
+    await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
     const list = await api('GET', '/tenants/lp-smtp/deliveries?limit=5');
     const health = await api('GET', '/tenants/lp-smtp/health');
     expect([list.status, health.status]).toEqual([200, 200]);
@@ -259,16 +301,23 @@ describe('least privilege', () => {
 
     // Assess
     expect(new Set(kmsCalls.map((c) => `${c.fn} ${c.operation}`))).toEqual(
-      new Set(['ConfigApiFunction Encrypt', 'ConfigApiFunction Decrypt', 'Dispatcher Decrypt']),
+      new Set([
+        'ConfigApiFunction Encrypt',
+        'ConfigApiFunction Decrypt',
+        'Dispatcher Decrypt',
+        'Notifier Decrypt',
+      ]),
     );
     for (const { s } of variants) {
       for (const fn of FUNCTIONS) {
         const kms = roleStatements(s, fn).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
         expect(kms.length, fn).toBeGreaterThan(0);
         for (const st of kms) {
-          expect([SMTP_PASSWORD_CONTEXT_CONDITIONS, SMTP_OAUTH_CONTEXT_CONDITIONS]).toContainEqual(
-            st.Condition,
-          );
+          expect([
+            SMTP_PASSWORD_CONTEXT_CONDITIONS,
+            SMTP_OAUTH_CONTEXT_CONDITIONS,
+            WEBHOOK_SECRET_CONTEXT_CONDITIONS,
+          ]).toContainEqual(st.Condition);
           for (const keys of wrong) expect(conditionHolds(st.Condition as never, keys)).toBe(false);
         }
       }

@@ -45,9 +45,9 @@ describe('alarm topic', () => {
     });
   });
 
-  it('receives ALARM and OK from all seven alarms, which treat missing data as fine', () => {
+  it('receives ALARM and OK from all nine alarms (seven of the mail path, two of tenant alerts), which treat missing data as fine', () => {
     const topic = { Ref: r.id(s.stack.observability.topic) };
-    expect(Object.keys(alarms)).toHaveLength(7);
+    expect(Object.keys(alarms)).toHaveLength(9);
     for (const a of Object.values(alarms)) {
       expect(a.Properties?.AlarmActions).toEqual([topic]);
       expect(a.Properties?.OKActions).toEqual([topic]);

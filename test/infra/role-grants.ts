@@ -24,6 +24,7 @@ export function stackResources(s: Synthesized): StackResources {
     [arn(stack.data.passwordKey.keyArn), 'passwordKey'],
     [arn(stack.mailQueue.queue.queueArn), 'queue'],
     [arn(stack.mailQueue.deadLetterQueue.queueArn), 'deadLetterQueue'],
+    [arn(stack.alerts.queue.queueArn), 'alertsQueue'],
     [arn(stack.mail.configurationSetArn), 'sesConfigurationSet'],
     [arn(stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })), 'sesIdentity'],
     [arn(stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' })), 'sesTenant'],

@@ -2,6 +2,7 @@ import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { WEBHOOK_SECRET_CONTEXT_CONDITIONS } from '../../infra/alerts';
 import { tableDefinition } from '../../infra/local/table';
 import { MAX_RECEIVE_COUNT, MailQueue } from '../../infra/mail-queue';
 import { QUEUE_VISIBILITY_TIMEOUT } from '../../infra/stack';
@@ -117,10 +118,11 @@ describe('KMS key for SMTP passwords', () => {
 
   it('lets the config API Encrypt and Decrypt under the same conditions', () => {
     const { kms, of } = kmsByPurpose(r.roleOf(s.stack.configFunction));
-    expect(kms).toHaveLength(2);
+    expect(kms).toHaveLength(3);
     for (const [purpose, conditions] of [
       ['smtp-password', SMTP_PASSWORD_CONTEXT_CONDITIONS],
       ['smtp-oauth', SMTP_OAUTH_CONTEXT_CONDITIONS],
+      ['webhook-secret', WEBHOOK_SECRET_CONTEXT_CONDITIONS],
     ] as const) {
       const [st] = of(purpose);
       expect(actionsOf(st as StatementJson).sort()).toEqual(['kms:Decrypt', 'kms:Encrypt']);
@@ -133,20 +135,35 @@ describe('KMS key for SMTP passwords', () => {
     const kms = all.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
     expect(kms.length).toBeGreaterThan(0);
     for (const st of kms) {
-      expect([SMTP_PASSWORD_CONTEXT_CONDITIONS, SMTP_OAUTH_CONTEXT_CONDITIONS]).toContainEqual(st.Condition);
+      expect([
+        SMTP_PASSWORD_CONTEXT_CONDITIONS,
+        SMTP_OAUTH_CONTEXT_CONDITIONS,
+        WEBHOOK_SECRET_CONTEXT_CONDITIONS,
+      ]).toContainEqual(st.Condition);
     }
+  });
+
+  it('lets the notifier only Decrypt, and only webhook secrets', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.alerts.notifier));
+    const kms = statements.filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
+    expect(kms.map((st) => [actionsOf(st), st.Condition])).toEqual([
+      [['kms:Decrypt'], WEBHOOK_SECRET_CONTEXT_CONDITIONS],
+    ]);
   });
 });
 
 describe('SQS queue and DLQ', () => {
-  it('encrypts both queues and redrives after 50 receives', () => {
+  it('encrypts every queue; the mail queue redrives after 50 receives, the alerts queue after 20', () => {
     s.template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.mailQueue.deadLetterQueue), maxReceiveCount: 50 },
     });
     expect(MAX_RECEIVE_COUNT).toBe(50);
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.alerts.deadLetterQueue), maxReceiveCount: 20 },
+    });
     const queues = Object.values(resourcesOf(s.json, 'AWS::SQS::Queue'));
-    expect(queues).toHaveLength(2);
+    expect(queues).toHaveLength(4);
     for (const q of queues) expect(q.Properties?.SqsManagedSseEnabled).toBe(true);
   });
 

@@ -10,6 +10,7 @@ export type ResourceKind =
   | 'passwordKey'
   | 'queue'
   | 'deadLetterQueue'
+  | 'alertsQueue'
   | 'sesIdentity'
   | 'sesConfigurationSet'
   | 'sesTenant';
