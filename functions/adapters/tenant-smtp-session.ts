@@ -1,6 +1,9 @@
 import type { Socket } from 'node:net';
 import type { NodemailerError } from 'nodemailer/lib/errors';
 import type { RecipientRefusal, SmtpErrorInfo, SmtpPhase } from '../core/types';
+import { authReply } from './tenant-smtp-replies';
+
+export { redactor } from './tenant-smtp-replies';
 
 /** A command still waiting for its reply; `null` phase for session housekeeping (RSET, QUIT, NOOP). */
 interface Waiting {
@@ -229,16 +232,6 @@ export function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
-/** Replaces every given secret (and its base64 forms, as AUTH sends them) in a text the server chose. */
-export function redactor(user: string, password: string): (text: string) => string {
-  const secrets = [
-    password,
-    Buffer.from(password, 'utf8').toString('base64'),
-    Buffer.from(`\u0000${user}\u0000${password}`, 'utf8').toString('base64'),
-  ].filter((secret) => secret.length > 0);
-  return (text) => secrets.reduce((out, secret) => out.split(secret).join('[redacted]'), text);
-}
-
 /**
  * Turns a nodemailer error into the raw, unclassified failure the contract passes on: nodemailer's
  * code, reply and command, plus the step this connection's tracker saw waiting. Never a password.
@@ -262,6 +255,14 @@ export function describeFailure(
   else if (code === 'ESOCKET' && err.originalCode !== undefined) code = err.originalCode;
   const detail =
     err.originalCode !== undefined && !err.message.includes(err.originalCode) ? ` [${err.originalCode}]` : '';
+  if (phase === 'AUTH' && response !== undefined) {
+    // A reply to AUTH is kept as code, enhanced code and a fixed description, never the server's text.
+    const kept = authReply(response);
+    const info: SmtpErrorInfo = { phase, code, message: `login refused: ${kept}`, response: kept };
+    if (typeof err.responseCode === 'number') info.responseCode = err.responseCode;
+    if (err.command !== undefined) info.command = err.command;
+    return info;
+  }
   const info: SmtpErrorInfo = { phase, code, message: oneLine(redact(`${err.message}${detail}`)) };
   if (typeof err.responseCode === 'number') info.responseCode = err.responseCode;
   if (err.command !== undefined) info.command = err.command;

@@ -45,8 +45,7 @@ interface Call {
 
 function redactorFor(credential: SmtpCredential): (text: string) => string {
   const { user, secrets } = secretsOf(credential);
-  const each = secrets.map((secret) => redactor(user, secret));
-  return (text) => each.reduce((out, redact) => redact(out), text);
+  return redactor(user, secrets);
 }
 
 /**

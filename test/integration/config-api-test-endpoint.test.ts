@@ -20,7 +20,11 @@ beforeAll(async () => {
   [good, wrongCert, echo, silent, closedPort] = await Promise.all([
     servers.start(),
     servers.start({ wrongCertificate: true }),
-    servers.start({ echoPasswordOnFailure: true }),
+    // Echoes the password it was sent, and changed: cut, upper-cased, spaced out.
+    servers.start({
+      authRefusal: (pw) =>
+        `5.7.8 partial=${pw.slice(0, -1)} upper=${pw.toUpperCase()} spaced=${pw.split('').join(' ')} (${pw})`,
+    }),
     servers.startSilent(),
     servers.closedPort(),
   ]);
@@ -117,8 +121,9 @@ describe('config API: sender test', () => {
     const res = await test('acme', config(echo.port, { password: WRONG_PASSWORD }));
 
     // Assess
-    expect(res.body).toMatchObject({ ok: false, class: 'auth' });
-    expect(res.text).not.toContain(WRONG_PASSWORD);
+    expect(res.body).toMatchObject({ ok: false, class: 'auth', phase: 'AUTH' });
+    expect(res.body).toMatchObject({ message: '535 5.7.8 authentication credentials invalid' });
+    expect(await api.leaks([WRONG_PASSWORD])).toEqual([]);
     expect(echo.connections()).toBe(1);
   });
 

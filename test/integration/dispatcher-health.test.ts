@@ -209,7 +209,8 @@ describe('dispatcher: the password stays secret', () => {
 
     // The run did log and emit: the SMTP failure, the dead letter, the Sent metrics.
     expect(captured).toContain('tenant smtp send failed');
-    expect(captured).toContain('[redacted]');
+    // The 535 that echoed the password is kept as its codes and a fixed description only.
+    expect(captured).toContain('535 5.7.8 authentication credentials invalid');
     expect(captured).toContain('"Sent":1');
     expect(captured).toContain('dead-lettered');
     expect(good.received).toHaveLength(1);

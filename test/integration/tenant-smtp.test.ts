@@ -260,12 +260,52 @@ describe('tenant SMTP sender: the password stays secret', () => {
     // Act
     const outcome = failure(await sender.send(testTarget(server.port, { password }), testMail()));
 
-    // Assess
-    expect(outcome.error.response).toContain('[redacted]');
+    // Assess: a reply to AUTH is kept as its codes and a fixed description only.
+    expect(outcome.error.response).toBe('535 5.7.8 authentication credentials invalid');
     expect(JSON.stringify(outcome)).not.toContain(password);
     expect(logged).toHaveLength(1);
     expect(logged[0]).toMatchObject({ phase: 'AUTH', code: 'EAUTH' });
     expect(JSON.stringify(logged)).not.toContain(password);
     expect(JSON.stringify(logged)).not.toContain(TEST_PASSWORD);
+  });
+
+  /** The forms a careless or hostile server echoes a secret in. */
+  const changedForms = (pw: string) => [pw.slice(0, -1), pw.toUpperCase(), pw.split('').join(' ')];
+
+  it('keeps nothing of a 535 that echoes the password cut, upper-cased or spaced out', async () => {
+    // Prepare
+    const password = 'Hostile-Echo-77';
+    const server = await servers.start({
+      authRefusal: (pw) =>
+        `5.7.8 partial=${pw.slice(0, -1)} upper=${pw.toUpperCase()} spaced=${pw.split('').join(' ')}`,
+    });
+    const logged: Array<Record<string, unknown>> = [];
+    const sender = makeSender({ logger: { warn: (_message, extra) => logged.push(extra) } });
+
+    // Act
+    const sent = failure(await sender.send(testTarget(server.port, { password }), testMail()));
+    const checked = await sender.verify(testTarget(server.port, { password }));
+
+    // Assess
+    const everything = JSON.stringify([sent, checked, logged]);
+    for (const form of [password, ...changedForms(password)]) expect(everything).not.toContain(form);
+    expect(sent.error).toMatchObject({ phase: 'AUTH', responseCode: 535 });
+    expect(sent.error.response).toBe('535 5.7.8 authentication credentials invalid');
+  });
+
+  it('redacts pieces of 6+ characters of the password, in any case, from other replies', async () => {
+    // Prepare: logged in fine, then MAIL is refused with the password echoed changed.
+    const server = await servers.startScripted({
+      MAIL: `550 5.7.1 not for ${TEST_PASSWORD.slice(1).toLowerCase()} nor ${TEST_PASSWORD.slice(0, 7).toUpperCase()}`,
+    });
+    const sender = makeSender({ allowInsecure: true });
+
+    // Act
+    const outcome = failure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
+
+    // Assess
+    expect(outcome.error.phase).toBe('MAIL');
+    expect(outcome.error.response).toBe('550 5.7.1 not for [redacted] nor [redacted]');
+    expect(outcome.error.message).not.toMatch(new RegExp(TEST_PASSWORD.slice(1, 7), 'i'));
   });
 });

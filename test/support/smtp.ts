@@ -115,6 +115,8 @@ export interface SmtpServerMode {
   loginOnly?: boolean;
   /** Put the password the client sent into the 535 reply (a hostile server), to test redaction. */
   echoPasswordOnFailure?: boolean;
+  /** The text after "535 " when a login is refused, made from the password the client sent. */
+  authRefusal?: (password: string) => string;
 }
 
 export interface TestSmtpServer {
@@ -180,7 +182,9 @@ export class SmtpTestServers {
           return;
         }
         const echo = mode.echoPasswordOnFailure ? ` (you sent ${auth.password ?? ''})` : '';
-        callback(replyError(`535 5.7.8 Authentication credentials invalid${echo}`));
+        const text =
+          mode.authRefusal?.(auth.password ?? '') ?? `5.7.8 Authentication credentials invalid${echo}`;
+        callback(replyError(`535 ${text}`));
       },
       onMailFrom(_address, _session, callback) {
         callback(mode.mail === undefined ? null : replyError(mode.mail));
