@@ -1,6 +1,6 @@
 import type { OAuth2Secrets, OAuth2Settings } from './oauth2';
 import type { EventDlqReason } from './ses-events';
-import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSecurity, StoredOAuth2 } from './types';
+import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSettings } from './types';
 
 export type * from './store-port';
 
@@ -13,22 +13,19 @@ export type * from './store-port';
 
 // ─── Tenant SMTP: the sender and the credentials it logs in with ────────────────────────────────────
 
-/** One tenant's SMTP server as the sender is told about it: settings, never a secret. */
-export interface SmtpTarget {
+/**
+ * One tenant's SMTP server as the sender is told about it: the stored settings that reach the server
+ * (a password only as its KMS ciphertext, absent for an unsaved config; an OAuth2 login instead of a
+ * password, which the credentials port turns into an access token), never a secret.
+ */
+export interface SmtpTarget
+  extends Pick<SmtpSettings, 'host' | 'port' | 'security' | 'username' | 'passwordCiphertext' | 'oauth2'> {
   tenantId: string;
   /**
    * The config version the settings belong to. A kept connection serves one version only: a new
    * version (a changed host, user or password) opens a new one.
    */
   configVersion: number;
-  host: string;
-  port: number;
-  security: SmtpSecurity;
-  username: string;
-  /** The stored KMS ciphertext the credentials port turns into a password (absent for an unsaved config). */
-  passwordCiphertext?: string;
-  /** An OAuth2 login instead of a password: the credentials port fetches an access token with it. */
-  oauth2?: StoredOAuth2;
 }
 
 /** What the sender logs in with: a password (AUTH PLAIN/LOGIN) or an OAuth2 access token (XOAUTH2). */

@@ -77,8 +77,8 @@ type SesOutcome =
 
 const NOBODY: Recipients = { to: [], cc: [], bcc: [] };
 
-/** The result of an attempt that has sent nothing yet. */
-function nothingSent(owed: Recipients): DeliverResult {
+/** The result of an attempt that has sent nothing (yet): every recipient still owed. */
+export function nothingSent(owed: Recipients): DeliverResult {
   return {
     route: null,
     fallbackReason: null,

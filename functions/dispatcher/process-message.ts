@@ -7,7 +7,7 @@ import type { DeliveryRecord } from '../core/ports';
 import { countedAttempts, holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
 import { type DlqReason, isFinalStatus } from '../core/types';
 import type { BatchState } from './batch-state';
-import { type DeliverResult, deliver } from './deliver';
+import { type DeliverResult, deliver, nothingSent } from './deliver';
 import { deliveryRecord, finalStatus, type Outcome } from './delivery-record';
 import { emit } from './observe';
 import { type DispatcherDeps, MIN_TENANT_WINDOW_MS, type TenantView } from './ports';
@@ -296,18 +296,4 @@ function countFallback(deps: DispatcherDeps, o: Outcome, result: DeliverResult) 
       tenantId: o.tenantId,
     });
   }
-}
-
-/** The result of an attempt that sent nothing because every recipient still owed is suppressed. */
-function nothingSent(unsent: DeliverResult['unsent']): DeliverResult {
-  return {
-    route: null,
-    fallbackReason: null,
-    tenantAccepted: [],
-    platformAccepted: [],
-    finalRefusals: [],
-    unsent,
-    possibleDuplicate: false,
-    timings: {},
-  };
 }
