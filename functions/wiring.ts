@@ -5,7 +5,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type AlertEmitterOptions, createAlertEmitter } from './adapters/alert-emitter';
 import { type AlertAdapters, createAlertAdapters } from './adapters/alert-wiring';
-import { createDomainStore, type DomainStore } from './adapters/dynamo-domains';
+import { createDomainStore } from './adapters/dynamo-domains';
 import { createNotifyStore } from './adapters/dynamo-notify';
 import { createDynamoStore } from './adapters/dynamo-store';
 import { createSuppressionStore } from './adapters/dynamo-suppressions';
@@ -13,7 +13,7 @@ import { createKmsCipher } from './adapters/kms-cipher';
 import { buildMime } from './adapters/mime';
 import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
 import { createQueueAdapter } from './adapters/queue';
-import { createSesDomains, type SesDomains } from './adapters/ses-domains';
+import { createSesDomains } from './adapters/ses-domains';
 import { createSesSender } from './adapters/ses-sender';
 import { withSesTenants } from './adapters/ses-tenant-sender';
 import { createOAuthTokens, createTenantCredentials } from './adapters/smtp-credentials';
@@ -24,10 +24,12 @@ import {
 } from './adapters/tenant-smtp';
 import type { AlertEmitter } from './core/alerts';
 import type {
+  DomainStore,
   MailQueue,
   MimeBuilder,
   OAuthTokens,
   PasswordCipher,
+  SesDomains,
   SesSender,
   Store,
   TenantSmtpSender,

@@ -2,28 +2,8 @@ import { domainOf } from '../core/address';
 import { composeAlertEmail } from '../core/alert-email';
 import type { AlertEvent, NotificationSettings } from '../core/alerts';
 import { formatAddress, type PlatformSender, sesTags } from '../core/fallback';
-import type { SesSender } from '../core/ports';
-import type { SecretCipher } from './kms-secrets';
+import type { AlertDelivery, ChannelResult, SecretCipher, SesSender, WebhookPoster } from '../core/ports';
 import { buildMime } from './mime';
-import type { WebhookPoster } from './webhook';
-
-/** One channel's outcome for one event, as the test route answers it and the log keeps it. */
-export interface ChannelResult {
-  channel: 'email' | 'webhook';
-  target: string;
-  ok: boolean;
-  status?: number;
-  message: string;
-}
-
-export interface AlertDelivery {
-  /** One email to all of `to`, from the platform sender through SES (never the tenant's own server). */
-  email(to: string[], event: AlertEvent): Promise<ChannelResult>;
-  /** The tenant's webhook: decrypts its secret (KMS, tenant context) and POSTs the signed event. */
-  webhook(webhook: NonNullable<NotificationSettings['webhook']>, event: AlertEvent): Promise<ChannelResult>;
-  /** The platform operators' webhook (stack props), with its own secret. */
-  platformWebhook(target: { url: string; secret: string }, event: AlertEvent): Promise<ChannelResult>;
-}
 
 export interface AlertDeliveryOptions {
   ses: SesSender;

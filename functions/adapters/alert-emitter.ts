@@ -11,8 +11,8 @@ import {
   unhealthyData,
 } from '../core/alerts';
 import { errorText } from '../core/errors';
+import type { NotifyStore } from '../core/ports';
 import type { Clock } from '../core/types';
-import type { NotifyStore } from './dynamo-notify';
 
 export interface AlertEmitterOptions {
   /** Built with `useQueueUrlAsEndpoint: false`, as every SQS client. */

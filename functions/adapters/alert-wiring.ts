@@ -2,13 +2,14 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PlatformSender } from '../core/fallback';
+import type { AlertDelivery, NotifyStore, SecretCipher, WebhookPoster } from '../core/ports';
 import type { Clock } from '../core/types';
-import { type AlertDelivery, createAlertDelivery } from './alert-delivery';
-import { createNotifyStore, type NotifyStore } from './dynamo-notify';
-import { createSecretCipher, type SecretCipher } from './kms-secrets';
+import { createAlertDelivery } from './alert-delivery';
+import { createNotifyStore } from './dynamo-notify';
+import { createSecretCipher } from './kms-secrets';
 import { createNetworkGuard } from './network-guard';
 import { createSesSender } from './ses-sender';
-import { createWebhookPoster, WEBHOOK_PORTS, type WebhookPoster } from './webhook';
+import { createWebhookPoster, WEBHOOK_PORTS } from './webhook';
 
 /** The KMS encryption-context purpose of webhook secrets (docs/design.md §18 Tenant alerts). */
 export const WEBHOOK_SECRET_PURPOSE = 'webhook-secret';

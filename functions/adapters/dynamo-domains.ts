@@ -5,6 +5,7 @@ import {
   PutCommand,
   QueryCommand,
 } from '@aws-sdk/lib-dynamodb';
+import type { CheckStatus, ClaimStatus, DomainClaim, DomainStore } from '../core/ports';
 import { conditionHeld } from './dynamo-conditions';
 import type { Item } from './dynamo-items';
 
@@ -16,41 +17,6 @@ import type { Item } from './dynamo-items';
  * - `DOMAINS#<tenantId>` / `<name>`: a tenant's list of its claims (a pointer; the claim is the truth);
  * - `SESTENANT#<tenantId>` / `MARKER`: the tenant's SES tenant exists with its shared resources.
  */
-
-export type ClaimStatus = 'pending' | 'verified' | 'failed';
-export type CheckStatus = 'pending' | 'success' | 'failed';
-
-export interface DomainClaim {
-  name: string;
-  tenantId: string;
-  status: ClaimStatus;
-  dkim: CheckStatus;
-  mailFrom: CheckStatus;
-  dkimTokens: string[];
-  createdAt: string;
-  /** Until when a pending claim holds the name (ISO); after it another tenant may take it over. */
-  expiresAt: string;
-  verifiedAt?: string;
-}
-
-export interface DomainStore {
-  getClaim(name: string): Promise<DomainClaim | null>;
-  /**
-   * Writes `claim` if the name is free, or replaces `replacing` exactly as read (its tenant and
-   * createdAt): one of two racing writers wins. False when another write came first.
-   */
-  putClaim(claim: DomainClaim, replacing?: Pick<DomainClaim, 'tenantId' | 'createdAt'>): Promise<boolean>;
-  /** Rewrites the tenant's own claim made at `createdAt` (a status change); false if it is no longer that. */
-  updateClaim(claim: DomainClaim): Promise<boolean>;
-  /** Deletes the tenant's own claim; false when it is not (or no longer) the tenant's. */
-  deleteClaim(name: string, tenantId: string): Promise<boolean>;
-  /** Every domain the tenant's list names (claims may since have gone to another tenant: check them). */
-  listNames(tenantId: string): Promise<string[]>;
-  addName(tenantId: string, name: string): Promise<void>;
-  removeName(tenantId: string, name: string): Promise<void>;
-  hasSesTenantMarker(tenantId: string): Promise<boolean>;
-  putSesTenantMarker(tenantId: string, sesTenant: string, atIso: string): Promise<void>;
-}
 
 const CLAIM_SK = 'CLAIM';
 const MARKER_SK = 'MARKER';

@@ -12,7 +12,8 @@ import type {
   NotificationLogEntry,
   NotificationSettings,
 } from '../core/alerts';
-import { AdapterError } from '../core/errors';
+import { AdapterError, InvalidLogCursorError } from '../core/errors';
+import type { NotifyStore } from '../core/ports';
 import { type Clock, DLQ_REASONS } from '../core/types';
 import { conditional, conditionHeld } from './dynamo-conditions';
 import {
@@ -46,49 +47,10 @@ function notifyPk(tenantId: string | null): string {
   return `NOTIFY#${tenantId ?? PLATFORM}`;
 }
 
-export class InvalidLogCursorError extends AdapterError {
-  constructor() {
-    super('cursor is not valid for this listing');
-    this.name = 'InvalidLogCursorError';
-  }
-}
-
 export interface NotifyStoreOptions {
   doc: DynamoDBDocumentClient;
   tableName: string;
   clock: Clock;
-}
-
-export interface NotifyStore {
-  getSettings(tenantId: string): Promise<NotificationSettings | null>;
-  /** Conditional on the stored version being `expectedVersion` (0: none stored); ConditionFailedError else. */
-  putSettings(settings: NotificationSettings, expectedVersion: number): Promise<void>;
-  deleteSettings(tenantId: string): Promise<void>;
-  /** Writes (or overwrites) one channel's log item of an event; `tenantId` null: the platform channel. */
-  putLog(tenantId: string | null, entry: NotificationLogEntry): Promise<void>;
-  /** The log items of one event (every channel), for a retry to skip channels already done. */
-  eventLog(tenantId: string | null, eventCreatedAt: string, eventId: string): Promise<NotificationLogEntry[]>;
-  /** Newest first; `cursor` is opaque and bound to the tenant. Throws InvalidLogCursorError. */
-  listLog(
-    tenantId: string,
-    page: { limit: number; cursor: string | null },
-  ): Promise<{ items: NotificationLogEntry[]; cursor: string | null }>;
-  /** The breaker opened: the outage starts now (overwrites an older one). */
-  openOutage(tenantId: string, configVersion: number, nowMs: number): Promise<void>;
-  /** A reminder is due when the last alert of the outage is `intervalMs` old; claims it (one winner). */
-  claimReminder(tenantId: string, nowMs: number, intervalMs: number): Promise<{ since: string } | null>;
-  /** The breaker closed: ends the outage and says when it began (null when none was recorded). */
-  closeOutage(tenantId: string): Promise<{ since: string } | null>;
-  /** Counts a dead letter in its window; `first` when it is the window's first (the digest must be queued). */
-  addDeadLetter(
-    tenantId: string,
-    windowStart: number,
-    reason: string,
-    messageId: string | null,
-  ): Promise<{ first: boolean }>;
-  deadLetters(tenantId: string, windowStart: number): Promise<DeadLetteredData>;
-  /** Messages of an outage window [since, until]: sent through the platform fallback, and held. */
-  countOutage(tenantId: string, since: string, until: string): Promise<{ viaFallback: number; held: number }>;
 }
 
 function settingsFromItem(tenantId: string, item: Item): NotificationSettings {

@@ -1,16 +1,6 @@
 import { DecryptCommand, EncryptCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { CredentialsError } from '../core/errors';
-
-/**
- * A tenant secret other than the SMTP password (the webhook signing secret), encrypted under the
- * context `{ tenantId, purpose }`: KMS refuses the ciphertext under another tenant or another purpose.
- * No plaintext cache: the notifier decrypts once per delivery, far from the mail path.
- */
-export interface SecretCipher {
-  encrypt(tenantId: string, plaintext: string): Promise<string>;
-  /** Fails (CredentialsError) for another tenant's or another purpose's ciphertext, or after `timeoutMs`. */
-  decrypt(tenantId: string, ciphertextB64: string): Promise<string>;
-}
+import type { SecretCipher } from '../core/ports';
 
 export interface SecretCipherOptions {
   kms: KMSClient;

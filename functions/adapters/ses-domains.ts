@@ -9,42 +9,14 @@ import {
   PutEmailIdentityMailFromAttributesCommand,
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
-import { AdapterError } from '../core/errors';
+import { AdapterError, IdentityExistsError } from '../core/errors';
+import { type CheckStatus, type DomainIdentity, MAIL_FROM_LABEL, type SesDomains } from '../core/ports';
 
 /**
  * SES identities and tenants for custom domains (contract, "Domains" and "SES tenants"): a domain
  * identity with Easy DKIM (RSA 2048) and MAIL FROM `bounce.<domain>`, associated with the tenant's SES
  * tenant; the SES tenant itself with the platform identity and the configuration set associated.
  */
-
-export type CheckStatus = 'pending' | 'success' | 'failed';
-
-export interface DomainIdentity {
-  /** `verified` once SES may send from it. */
-  status: 'pending' | 'verified' | 'failed';
-  dkim: CheckStatus;
-  mailFrom: CheckStatus;
-  dkimTokens: string[];
-}
-
-/** The identity already exists in the SES account (made outside tenant-mailer, or by a racing request). */
-export class IdentityExistsError extends AdapterError {
-  constructor(domain: string, options?: ErrorOptions) {
-    super(`SES identity ${domain} already exists`, options);
-    this.name = 'IdentityExistsError';
-  }
-}
-
-export interface SesDomains {
-  /** Creates the domain identity, its MAIL FROM, and associates it with `sesTenant`. IdentityExistsError. */
-  createIdentity(domain: string, sesTenant: string): Promise<DomainIdentity>;
-  /** The identity's verification as SES reports it; null when SES has no such identity. */
-  getIdentity(domain: string): Promise<DomainIdentity | null>;
-  /** Deletes the identity (its associations go with it); an identity already gone is fine. */
-  deleteIdentity(domain: string): Promise<void>;
-  /** Creates the SES tenant with the platform identity and the configuration set associated; idempotent. */
-  ensureTenant(sesTenant: string): Promise<void>;
-}
 
 export interface SesDomainsOptions {
   ses: SESv2Client;
@@ -54,9 +26,6 @@ export interface SesDomainsOptions {
   platformIdentity: string;
   configurationSet?: string;
 }
-
-/** MAIL FROM subdomain (contract: `bounce.<domain>`; on a missing MX SES uses its default). */
-export const MAIL_FROM_LABEL = 'bounce';
 
 const check = (status: string | undefined): CheckStatus =>
   status === 'SUCCESS' ? 'success' : status === 'FAILED' ? 'failed' : 'pending';

@@ -1,8 +1,6 @@
-import type { SesSender } from '../core/ports';
+import type { DomainStore, SesDomains, SesSender } from '../core/ports';
 import { sesTenantName } from '../core/ses-tenant';
 import type { Clock } from '../core/types';
-import type { DomainStore } from './dynamo-domains';
-import type { SesDomains } from './ses-domains';
 
 /**
  * Every SES send carries the tenant's SES tenant (docs/design.md §20): `TenantName` `tm-<tenantId>`,

@@ -8,7 +8,7 @@ import {
   webhookUrlProblem,
 } from '../core/alerts';
 import { DnsFailureError, HostRefusedError } from '../core/errors';
-import type { VettedTarget } from '../core/ports';
+import type { VettedTarget, WebhookPoster, WebhookResult, WebhookTarget } from '../core/ports';
 import type { Clock } from '../core/types';
 import { guardedPost, HTTPS_PORTS } from './guarded-http';
 import type { NetworkGuard } from './network-guard';
@@ -44,27 +44,6 @@ export function verifyWebhookSignature(
   if (!parsed || Math.abs(nowSeconds - parsed.t) > toleranceSeconds) return false;
   const expected = Buffer.from(webhookDigest(secret, parsed.t, rawBody), 'hex');
   return parsed.v1.some((v) => timingSafeEqual(Buffer.from(v, 'hex'), expected));
-}
-
-export interface WebhookTarget {
-  url: string;
-  /** The signing secret; never logged, never part of a result. */
-  secret: string;
-}
-
-/** One POST's outcome as data. `status` is the HTTP status when an answer came. */
-export interface WebhookResult {
-  ok: boolean;
-  status?: number;
-  message: string;
-  durationMs: number;
-}
-
-export interface WebhookPoster {
-  /** Vets the URL, POSTs the event signed; never throws. 2xx is success, anything else a failure. */
-  post(target: WebhookTarget, event: AlertEvent): Promise<WebhookResult>;
-  /** Checks a URL as a PUT does (syntax, then the guard on its host) without calling it; throws. */
-  vetUrl(url: string): Promise<VettedTarget>;
 }
 
 export interface WebhookPosterOptions {

@@ -1,12 +1,18 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
-import type { AlertDelivery } from '../adapters/alert-delivery';
-import type { DomainStore } from '../adapters/dynamo-domains';
-import type { NotifyStore } from '../adapters/dynamo-notify';
-import type { SecretCipher } from '../adapters/kms-secrets';
-import type { SesDomains } from '../adapters/ses-domains';
-import type { WebhookPoster } from '../adapters/webhook';
-import type { HostGuard, MimeBuilder, OAuthTokens, PasswordCipher, Store } from '../core/ports';
+import type {
+  AlertDelivery,
+  DomainStore,
+  HostGuard,
+  MimeBuilder,
+  NotifyStore,
+  OAuthTokens,
+  PasswordCipher,
+  SecretCipher,
+  SesDomains,
+  Store,
+  WebhookPoster,
+} from '../core/ports';
 import type { SuppressionStore } from '../core/suppression';
 import type { Clock } from '../core/types';
 import type { SmtpTester } from './smtp-test';

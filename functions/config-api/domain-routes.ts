@@ -1,7 +1,7 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { DomainClaim } from '../adapters/dynamo-domains';
-import { IdentityExistsError, MAIL_FROM_LABEL } from '../adapters/ses-domains';
 import { type DomainNameProblem, normalizeDomainName } from '../core/domain-name';
+import { IdentityExistsError } from '../core/errors';
+import { type DomainClaim, MAIL_FROM_LABEL } from '../core/ports';
 import { sesTenantName } from '../core/ses-tenant';
 import type { DomainsApiDeps, RouteContext } from './deps';
 import type { DomainView } from './domain-schemas';

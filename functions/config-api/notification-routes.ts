@@ -1,14 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { ChannelResult } from '../adapters/alert-delivery';
-import { InvalidLogCursorError } from '../adapters/dynamo-notify';
 import {
   type AlertEvent,
   type AlertEventType,
   type NotificationSettings,
   SUBSCRIBABLE_EVENT_TYPES,
 } from '../core/alerts';
-import { ConditionFailedError, DnsFailureError, HostRefusedError } from '../core/errors';
+import {
+  ConditionFailedError,
+  DnsFailureError,
+  HostRefusedError,
+  InvalidLogCursorError,
+} from '../core/errors';
+import type { ChannelResult } from '../core/ports';
 import { parseLimit } from './cursor';
 import { TIMED_OUT, within } from './deadline';
 import type { AlertsApiDeps, RouteContext } from './deps';

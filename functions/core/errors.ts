@@ -85,3 +85,18 @@ export class TokenFailureError extends AdapterError {
     this.failure = failure;
   }
 }
+
+export class InvalidLogCursorError extends AdapterError {
+  constructor() {
+    super('cursor is not valid for this listing');
+    this.name = 'InvalidLogCursorError';
+  }
+}
+
+/** The identity already exists in the SES account (made outside tenant-mailer, or by a racing request). */
+export class IdentityExistsError extends AdapterError {
+  constructor(domain: string, options?: ErrorOptions) {
+    super(`SES identity ${domain} already exists`, options);
+    this.name = 'IdentityExistsError';
+  }
+}

@@ -2,6 +2,8 @@ import type { OAuth2Secrets, OAuth2Settings } from './oauth2';
 import type { EventDlqReason } from './ses-events';
 import type { DlqReason, RecipientRefusal, SmtpErrorInfo, SmtpSettings } from './types';
 
+export type * from './alerts-port';
+export * from './domains-port';
 export type * from './store-port';
 
 /**

@@ -3,8 +3,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { AlertDelivery, ChannelResult } from '../adapters/alert-delivery';
-import type { NotifyStore } from '../adapters/dynamo-notify';
 import { type AlertMessage, needsOutageCounts, parseAlertMessage } from '../core/alert-message';
 import {
   type AlertEvent,
@@ -15,6 +13,7 @@ import {
   notifyRetryDelaySeconds,
   subscribed,
 } from '../core/alerts';
+import type { AlertDelivery, ChannelResult, NotifyStore } from '../core/ports';
 import type { Clock } from '../core/types';
 
 /** Everything the notifier talks to, built once per container by the handler (or by a test). */

@@ -1,6 +1,7 @@
-import { createDomainStore, type DomainStore } from '../../functions/adapters/dynamo-domains';
+import { createDomainStore } from '../../functions/adapters/dynamo-domains';
 import { createSesDomains } from '../../functions/adapters/ses-domains';
 import type { DomainsApiDeps } from '../../functions/config-api/deps';
+import type { DomainStore } from '../../functions/core/ports';
 import type { DynamoFixture } from './dynamo';
 import { type LocalSes, startLocalSes } from './ses';
 
