@@ -1,43 +1,20 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
+import { describe, expect, it } from 'vitest';
 import { classifySmtpFailure } from '../../functions/core/classify';
 import { CredentialsError } from '../../functions/core/errors';
-import type {
-  SmtpCredential,
-  SmtpCredentials,
-  SmtpSendOutcome,
-  TenantSmtpSender,
-} from '../../functions/core/ports';
+import type { SmtpCredential, SmtpCredentials } from '../../functions/core/ports';
 import {
-  SmtpTestServers,
+  sendFailure,
+  smtpSenderHarness,
   TEST_PASSWORD,
   TEST_USER,
   testMail,
-  testSenderOptions,
   testTarget,
 } from '../support/smtp';
 
 // The sender asks a credentials port for the login when it opens a connection; the secret goes nowhere else.
-const servers = new SmtpTestServers();
-const senders: TenantSmtpSender[] = [];
-
-afterAll(async () => {
-  for (const sender of senders) sender.close();
-  await servers.closeAll();
-});
-
-function makeSender(overrides: Partial<TenantSmtpSenderOptions> = {}): TenantSmtpSender {
-  const sender = createTenantSmtpSender(testSenderOptions(overrides));
-  senders.push(sender);
-  return sender;
-}
+const { servers, makeSender } = smtpSenderHarness();
 
 const never = <T>() => new Promise<T>(() => undefined);
-
-function failure(outcome: SmtpSendOutcome) {
-  if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 describe('tenant SMTP sender: credentials', () => {
   /** A credentials port that counts what the sender asks for and forgets. */
@@ -85,7 +62,7 @@ describe('tenant SMTP sender: credentials', () => {
     const sender = makeSender({ credentials });
 
     // Act
-    const outcome = failure(await sender.send(testTarget(server.port), testMail()));
+    const outcome = sendFailure(await sender.send(testTarget(server.port), testMail()));
 
     // Assess
     expect(outcome.error).toMatchObject({ phase: 'DECRYPT', code: 'AccessDeniedException' });
@@ -105,7 +82,7 @@ describe('tenant SMTP sender: credentials', () => {
     const target = testTarget(server.port);
 
     // Act
-    const sent = failure(await sender.send(target, testMail()));
+    const sent = sendFailure(await sender.send(target, testMail()));
     const checked = await sender.verify(target);
 
     // Assess

@@ -1,24 +1,10 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createNetworkGuard } from '../../functions/adapters/network-guard';
-import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
 import { classifySmtpFailure } from '../../functions/core/classify';
 import { HostRefusedError } from '../../functions/core/errors';
-import type { TenantSmtpSender } from '../../functions/core/ports';
-import { SmtpTestServers, TEST_HOST, testMail, testSenderOptions, testTarget } from '../support/smtp';
+import { smtpSenderHarness, TEST_HOST, testMail, testTarget } from '../support/smtp';
 
-const servers = new SmtpTestServers();
-const senders: TenantSmtpSender[] = [];
-
-afterAll(async () => {
-  for (const sender of senders) sender.close();
-  await servers.closeAll();
-});
-
-function makeSender(overrides: Partial<TenantSmtpSenderOptions>): TenantSmtpSender {
-  const sender = createTenantSmtpSender(testSenderOptions(overrides));
-  senders.push(sender);
-  return sender;
-}
+const { servers, makeSender } = smtpSenderHarness();
 
 /** A resolver that knows only the test host, answering from a script (last answer repeats). */
 function scriptedResolver(answers: string[][]) {

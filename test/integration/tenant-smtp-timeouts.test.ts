@@ -1,37 +1,15 @@
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
+import { describe, expect, it, vi } from 'vitest';
 import { classifySmtpFailure } from '../../functions/core/classify';
-import type { SmtpSendOutcome, TenantSmtpSender } from '../../functions/core/ports';
-import { SILENT, SmtpTestServers, testMail, testSenderOptions, testTarget } from '../support/smtp';
+import { SILENT, sendFailure, smtpSenderHarness, testMail, testTarget } from '../support/smtp';
 
 // Every reply is timed: COMMAND_MS for each command before DATA, DATA_REPLY_MS for the reply after ".".
 // Scripted servers speak plain text, which only a local-development sender allows.
 const COMMAND_MS = 300;
 const DATA_REPLY_MS = 1_500;
-const servers = new SmtpTestServers();
-const senders: TenantSmtpSender[] = [];
-
-afterAll(async () => {
-  for (const sender of senders) sender.close();
-  await servers.closeAll();
+const { servers, makeSender } = smtpSenderHarness({
+  allowInsecure: true,
+  timeouts: { connectMs: 500, commandMs: COMMAND_MS, dataReplyMs: DATA_REPLY_MS },
 });
-
-function makeSender(overrides: Partial<TenantSmtpSenderOptions> = {}): TenantSmtpSender {
-  const sender = createTenantSmtpSender(
-    testSenderOptions({
-      allowInsecure: true,
-      timeouts: { connectMs: 500, commandMs: COMMAND_MS, dataReplyMs: DATA_REPLY_MS },
-      ...overrides,
-    }),
-  );
-  senders.push(sender);
-  return sender;
-}
-
-function failure(outcome: SmtpSendOutcome) {
-  if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
 
 describe('tenant SMTP sender: a server that greets, then hangs', () => {
   it.each([
@@ -46,7 +24,7 @@ describe('tenant SMTP sender: a server that greets, then hangs', () => {
     const sender = makeSender();
 
     // Act
-    const outcome = failure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
+    const outcome = sendFailure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
 
     // Assess
     expect(outcome.error).toMatchObject({ phase, code: 'ETIMEDOUT' });
@@ -78,7 +56,7 @@ describe('tenant SMTP sender: the reply after the final "."', () => {
     const sender = makeSender();
 
     // Act
-    const outcome = failure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
+    const outcome = sendFailure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
 
     // Assess
     expect(outcome.error).toMatchObject({ phase: 'MESSAGE', code: 'ETIMEDOUT' });
@@ -93,7 +71,7 @@ describe('tenant SMTP sender: the reply after the final "."', () => {
     const sender = makeSender();
 
     // Act: the deadline leaves time to connect, but less than DATA_REPLY_MS.
-    const outcome = failure(
+    const outcome = sendFailure(
       await sender.send(testTarget(server.port, { security: 'none' }), testMail(), {
         deadline: Date.now() + DATA_REPLY_MS - 200,
       }),

@@ -1,34 +1,15 @@
-import { afterAll, describe, expect, it } from 'vitest';
-import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
-import type { SmtpSendOutcome, TenantSmtpSender } from '../../functions/core/ports';
+import { describe, expect, it } from 'vitest';
 import {
   RAW_MESSAGE,
-  SmtpTestServers,
+  sendFailure,
+  smtpSenderHarness,
   TEST_PASSWORD,
   TEST_USER,
   testMail,
-  testSenderOptions,
   testTarget,
 } from '../support/smtp';
 
-const servers = new SmtpTestServers();
-const senders: TenantSmtpSender[] = [];
-
-afterAll(async () => {
-  for (const sender of senders) sender.close();
-  await servers.closeAll();
-});
-
-function makeSender(overrides: Partial<TenantSmtpSenderOptions> = {}): TenantSmtpSender {
-  const sender = createTenantSmtpSender(testSenderOptions(overrides));
-  senders.push(sender);
-  return sender;
-}
-
-function failure(outcome: SmtpSendOutcome) {
-  if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);
-  return outcome;
-}
+const { servers, makeSender } = smtpSenderHarness();
 
 describe('tenant SMTP sender: delivery', () => {
   it('delivers over STARTTLS with AUTH, the raw message intact', async () => {
@@ -103,7 +84,7 @@ describe('tenant SMTP sender: delivery', () => {
     const sender = makeSender();
 
     // Act
-    const outcome = failure(
+    const outcome = sendFailure(
       await sender.send(testTarget(server.port), testMail(['gone@example.test', 'left@example.test'])),
     );
 
@@ -124,7 +105,7 @@ describe('tenant SMTP sender: delivery', () => {
     const local = makeSender({ allowInsecure: true });
 
     // Act
-    const refused = failure(await strict.send(testTarget(server.port, { security: 'none' }), testMail()));
+    const refused = sendFailure(await strict.send(testTarget(server.port, { security: 'none' }), testMail()));
     const connectionsAfterRefusal = server.connections();
     const allowed = await local.send(testTarget(server.port, { security: 'none' }), testMail());
 
@@ -196,7 +177,7 @@ describe('tenant SMTP sender: deadlines', () => {
     const sender = makeSender({ timeouts: { connectMs: 5000, commandMs: 5000 } });
 
     // Act
-    const outcome = failure(
+    const outcome = sendFailure(
       await sender.send(testTarget(silent.port), testMail(), { deadline: Date.now() + 300 }),
     );
 
@@ -258,7 +239,7 @@ describe('tenant SMTP sender: the password stays secret', () => {
     const password = 'Echoed-Secret-42';
 
     // Act
-    const outcome = failure(await sender.send(testTarget(server.port, { password }), testMail()));
+    const outcome = sendFailure(await sender.send(testTarget(server.port, { password }), testMail()));
 
     // Assess: a reply to AUTH is kept as its codes and a fixed description only.
     expect(outcome.error.response).toBe('535 5.7.8 authentication credentials invalid');
@@ -283,7 +264,7 @@ describe('tenant SMTP sender: the password stays secret', () => {
     const sender = makeSender({ logger: { warn: (_message, extra) => logged.push(extra) } });
 
     // Act
-    const sent = failure(await sender.send(testTarget(server.port, { password }), testMail()));
+    const sent = sendFailure(await sender.send(testTarget(server.port, { password }), testMail()));
     const checked = await sender.verify(testTarget(server.port, { password }));
 
     // Assess
@@ -301,7 +282,7 @@ describe('tenant SMTP sender: the password stays secret', () => {
     const sender = makeSender({ allowInsecure: true });
 
     // Act
-    const outcome = failure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
+    const outcome = sendFailure(await sender.send(testTarget(server.port, { security: 'none' }), testMail()));
 
     // Assess
     expect(outcome.error.phase).toBe('MAIL');

@@ -1,8 +1,15 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
-import type { TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
-import type { OutgoingMail, SmtpCredentials, SmtpTarget } from '../../functions/core/ports';
+import { afterAll } from 'vitest';
+import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
+import type {
+  OutgoingMail,
+  SmtpCredentials,
+  SmtpSendOutcome,
+  SmtpTarget,
+  TenantSmtpSender,
+} from '../../functions/core/ports';
 import { systemClock } from '../../functions/core/types';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/tls/${name}`, import.meta.url));
@@ -80,6 +87,39 @@ export function testSenderOptions(overrides: Partial<TenantSmtpSenderOptions> = 
     name: 'dispatcher.test',
     ...overrides,
   };
+}
+
+export interface SmtpSenderHarness {
+  servers: SmtpTestServers;
+  /** A sender with testSenderOptions, the harness defaults, then `overrides`; closed after the file. */
+  makeSender(overrides?: Partial<TenantSmtpSenderOptions>): TenantSmtpSender;
+}
+
+/**
+ * The setup of a tenant SMTP sender test file: servers and senders made through it are closed in
+ * afterAll. `defaults` apply to every sender (e.g. allowInsecure and timeouts); overrides win.
+ */
+export function smtpSenderHarness(defaults: Partial<TenantSmtpSenderOptions> = {}): SmtpSenderHarness {
+  const servers = new SmtpTestServers();
+  const senders: TenantSmtpSender[] = [];
+  afterAll(async () => {
+    for (const sender of senders) sender.close();
+    await servers.closeAll();
+  });
+  return {
+    servers,
+    makeSender(overrides = {}) {
+      const sender = createTenantSmtpSender(testSenderOptions({ ...defaults, ...overrides }));
+      senders.push(sender);
+      return sender;
+    },
+  };
+}
+
+/** The failure of a send that was expected to fail (throws on success, showing what came back). */
+export function sendFailure(outcome: SmtpSendOutcome): Extract<SmtpSendOutcome, { ok: false }> {
+  if (outcome.ok) throw new Error(`expected a failure, got ${JSON.stringify(outcome)}`);
+  return outcome;
 }
 
 export interface ReceivedMessage {
