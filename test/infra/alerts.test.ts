@@ -1,25 +1,18 @@
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ALERTS_MAX_RECEIVE_COUNT, NOTIFIER_TIMEOUT } from '../../infra/alerts';
 import {
   actionsOf,
   allowing,
   environmentOf,
-  type Refs,
   refsOf,
   resourcesOf,
-  type Synthesized,
   statementsOfRole,
+  synthForFile,
   synthMailer,
 } from './synth';
 
 // Tenant alerts (docs/design.md §18): their queue, the notifier, its grants and its alarms.
-let s: Synthesized;
-let r: Refs;
-
-beforeAll(() => {
-  s = synthMailer();
-  r = refsOf(s);
-});
+const { s, r } = synthForFile();
 
 describe('tenant alerts', () => {
   it('queue alerts on their own encrypted queue, redriven to their own DLQ, kept past every retry', () => {

@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/config-api/routes';
 import { MAX_TEST_BUDGET_MS } from '../../functions/config-api/smtp-test';
 import { CONFIG_API_TIMEOUT, DISPATCHER_TIMEOUT } from '../../infra/stack';
@@ -7,23 +7,14 @@ import {
   actionsOf,
   allowing,
   environmentOf,
-  type Refs,
-  refsOf,
   resourcesOf,
   type StatementJson,
-  type Synthesized,
   statementsOfRole,
-  synthMailer,
+  synthForFile,
 } from './synth';
 
 // The functions, the API and SES. One synthesis (cdk.json's context, no bundling) shared by every test.
-let s: Synthesized;
-let r: Refs;
-
-beforeAll(() => {
-  s = synthMailer();
-  r = refsOf(s);
-});
+const { s, r } = synthForFile();
 
 describe('dispatcher', () => {
   it('is a nodejs22.x arm64 function with the ESM bundle', () => {

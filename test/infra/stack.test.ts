@@ -1,7 +1,7 @@
 import { App, type CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WEBHOOK_SECRET_CONTEXT_CONDITIONS } from '../../infra/alerts';
 import { tableDefinition } from '../../infra/local/table';
 import { MAX_RECEIVE_COUNT, MailQueue } from '../../infra/mail-queue';
@@ -10,25 +10,16 @@ import { SMTP_OAUTH_CONTEXT_CONDITIONS, SMTP_PASSWORD_CONTEXT_CONDITIONS } from 
 import {
   actionsOf,
   allowing,
-  type Refs,
-  refsOf,
   resourcesOf,
   type StatementJson,
-  type Synthesized,
   statementsOf,
   statementsOfRole,
-  synthMailer,
+  synthForFile,
   tempOutdir,
 } from './synth';
 
 // Storage and queueing resources. One synthesis (cdk.json's context, no bundling) shared by every test.
-let s: Synthesized;
-let r: Refs;
-
-beforeAll(() => {
-  s = synthMailer();
-  r = refsOf(s);
-});
+const { s, r } = synthForFile();
 
 describe('DynamoDB table', () => {
   it('has pk/sk strings, on-demand billing, TTL on expiresAt, PITR, encryption and deletion protection', () => {

@@ -6,7 +6,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import type { IRole } from 'aws-cdk-lib/aws-iam';
 import type { CloudAssembly } from 'aws-cdk-lib/cx-api';
 import type { IConstruct } from 'constructs';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { REPO_ROOT } from '../../infra/lambda';
 import { buildMailerApp } from '../../infra/mailer-app';
 import type { TenantMailerStack } from '../../infra/stack';
@@ -65,6 +65,31 @@ export function synthMailer(options: SynthOptions = {}): Synthesized {
   const assembly = app.synth();
   const json = assembly.getStackByName(stack.stackName).template as Record<string, unknown>;
   return { app, stack, assembly, template: Template.fromJSON(json), json };
+}
+
+/** A stand-in for a value made in beforeAll: reads go to the value, and fail before it exists. */
+function madeLater<T extends object>(what: string, get: () => T | undefined): T {
+  return new Proxy({} as T, {
+    get(_target, key) {
+      const value = get();
+      if (value === undefined) throw new Error(`${what} is made in beforeAll; read it inside a test`);
+      return Reflect.get(value, key, value);
+    },
+  });
+}
+
+/**
+ * One synthesis shared by every test of the file, made in its beforeAll: `s` the synthesized stack,
+ * `r` its reference helpers. Declare at the top of the file; read them inside tests.
+ */
+export function synthForFile(options: SynthOptions = {}): { s: Synthesized; r: Refs } {
+  let synthesized: Synthesized | undefined;
+  let refs: Refs | undefined;
+  beforeAll(() => {
+    synthesized = synthMailer(options);
+    refs = refsOf(synthesized);
+  });
+  return { s: madeLater('the synthesis', () => synthesized), r: madeLater('the refs', () => refs) };
 }
 
 /** Resources of one type in a raw template, by logical id. */
