@@ -14,7 +14,7 @@ import { type HealthState, initialHealth } from '../../functions/core/types';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import { localLambdaContext } from '../../infra/local/lambda-context';
 import { startWebhookReceiver } from '../../infra/local/webhook-receiver';
-import { type AlertsFixture, receiveRecords, startAlertsDeps } from '../support/alerts';
+import { type AlertsFixture, receiveRecords, startDispatcherAlerts } from '../support/alerts';
 import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 import { eventually } from '../support/local-stack';
 import { TEST_HOST, TEST_TLS } from '../support/smtp';
@@ -28,16 +28,7 @@ useDispatcherFixture((started) => {
 });
 
 beforeAll(async () => {
-  alerts = await startAlertsDeps({
-    dynamo: f.dynamo,
-    kms: f.kms,
-    clock: f.clock,
-    allowPrivate: true,
-    hosts: { [TEST_HOST]: ['127.0.0.1'] },
-    ses: f.ses,
-    webhookTimeoutMs: 300,
-  });
-  alertsQueueUrl = await f.sqs.createQueue('dispatcher-alerts');
+  ({ alerts, queueUrl: alertsQueueUrl } = await startDispatcherAlerts(f, 'dispatcher-alerts'));
 });
 
 beforeEach(async () => {

@@ -15,7 +15,7 @@ import {
   type WebhookAnswer,
   type WebhookReceiver,
 } from '../../infra/local/webhook-receiver';
-import { type AlertsFixture, receiveRecords, startAlertsDeps } from '../support/alerts';
+import { type AlertsFixture, receiveRecords, startDispatcherAlerts } from '../support/alerts';
 import { type DispatcherFixture, useDispatcherFixture } from '../support/dispatcher';
 import { TEST_HOST, TEST_TLS } from '../support/smtp';
 
@@ -34,16 +34,7 @@ useDispatcherFixture((fixture) => {
 });
 
 beforeAll(async () => {
-  alerts = await startAlertsDeps({
-    dynamo: f.dynamo,
-    kms: f.kms,
-    clock: f.clock,
-    allowPrivate: true,
-    hosts: { [TEST_HOST]: ['127.0.0.1'] },
-    ses: f.ses,
-    webhookTimeoutMs: 300,
-  });
-  alertsQueueUrl = await f.sqs.createQueue('alerts');
+  ({ alerts, queueUrl: alertsQueueUrl } = await startDispatcherAlerts(f, 'alerts'));
   queue = createQueueAdapter({ sqs: f.sqs.client, queueUrl: alertsQueueUrl, dlqUrl: f.sqs.dlqUrl });
 });
 

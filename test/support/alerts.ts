@@ -13,10 +13,11 @@ import type { AlertDelivery, NotifyStore, SecretCipher, WebhookPoster } from '..
 import type { Clock } from '../../functions/core/types';
 import { createNotifier, type NotifierDeps, type NotifierHandler } from '../../functions/notifier/notifier';
 import { tableResolver } from './config-api';
+import type { DispatcherFixture } from './dispatcher';
 import type { DynamoFixture } from './dynamo';
 import type { LocalKms } from './kms';
 import { type LocalSes, startLocalSes } from './ses';
-import { TEST_CA } from './smtp';
+import { TEST_CA, TEST_HOST } from './smtp';
 import type { LocalSqs } from './sqs';
 
 export const PLATFORM = { address: 'alerts@platform.example', name: 'Mailer' };
@@ -134,4 +135,24 @@ export async function receiveRecords(
     eventSourceARN: 'arn:aws:sqs:us-east-1:000000000000:alerts',
     awsRegion: 'us-east-1',
   }));
+}
+
+/**
+ * The alert adapters over a dispatcher fixture's dynalite, KMS stand-in, clock and SES (the test host
+ * resolving to 127.0.0.1, webhooks given up after 300 ms), and a new alerts queue named `queueName`.
+ */
+export async function startDispatcherAlerts(
+  f: DispatcherFixture,
+  queueName: string,
+): Promise<{ alerts: AlertsFixture; queueUrl: string }> {
+  const alerts = await startAlertsDeps({
+    dynamo: f.dynamo,
+    kms: f.kms,
+    clock: f.clock,
+    allowPrivate: true,
+    hosts: { [TEST_HOST]: ['127.0.0.1'] },
+    ses: f.ses,
+    webhookTimeoutMs: 300,
+  });
+  return { alerts, queueUrl: await f.sqs.createQueue(queueName) };
 }
