@@ -1,6 +1,6 @@
 import { domainOf } from '../core/address';
 import { composeAlertEmail } from '../core/alert-email';
-import type { AlertEvent, NotificationSettings } from '../core/alerts';
+import type { AlertEvent } from '../core/alerts';
 import { formatAddress, type PlatformSender, sesTags } from '../core/fallback';
 import type { AlertDelivery, ChannelResult, SecretCipher, SesSender, WebhookPoster } from '../core/ports';
 import { buildMime } from './mime';

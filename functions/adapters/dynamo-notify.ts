@@ -6,12 +6,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type {
-  AlertEventType,
-  DeadLetteredData,
-  NotificationLogEntry,
-  NotificationSettings,
-} from '../core/alerts';
+import type { AlertEventType, NotificationLogEntry, NotificationSettings } from '../core/alerts';
 import { AdapterError, InvalidLogCursorError } from '../core/errors';
 import type { NotifyStore } from '../core/ports';
 import { type Clock, DLQ_REASONS } from '../core/types';

@@ -9,7 +9,7 @@ import {
   PutEmailIdentityMailFromAttributesCommand,
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
-import { AdapterError, IdentityExistsError } from '../core/errors';
+import { IdentityExistsError } from '../core/errors';
 import { type CheckStatus, type DomainIdentity, MAIL_FROM_LABEL, type SesDomains } from '../core/ports';
 
 /**
