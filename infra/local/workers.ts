@@ -51,6 +51,24 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const STOP_GRACE_MS = 5_000;
 
 /** Starts one worker process and keeps it running until close(). */
+/**
+ * Ctrl-C reaches the whole process group: the workers may exit on it before the stack has asked each
+ * to stop. Such an exit is the shutdown, not a crash to restart (nor to announce as one).
+ */
+let stackStopping = false;
+let watchingSignals = false;
+
+/** Only the supervisor (the stack, which handles both signals itself) listens; worker processes never. */
+function watchStopSignals(): void {
+  if (watchingSignals) return;
+  watchingSignals = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      stackStopping = true;
+    });
+  }
+}
+
 export function superviseWorker(spec: WorkerSpec): Worker {
   const log = spec.log ?? (() => undefined);
   let child: ChildProcess | undefined;
@@ -66,6 +84,7 @@ export function superviseWorker(spec: WorkerSpec): Worker {
   let isReady = false;
   ready.catch(() => undefined);
 
+  watchStopSignals();
   const launch = () => {
     started += 1;
     const current = spawn(
@@ -90,10 +109,10 @@ export function superviseWorker(spec: WorkerSpec): Worker {
         firstFailed(new Error(`${spec.arg} exited before it was ready (code ${code}, signal ${signal})`));
         return;
       }
-      if (closing) return;
+      if (closing || stackStopping) return;
       log(`  ${spec.arg} exited (code ${code}, signal ${signal}); starting it again in a second`);
       restartTimer = setTimeout(() => {
-        if (!closing) launch();
+        if (!closing && !stackStopping) launch();
       }, spec.restartDelayMs ?? 1_000);
     });
   };
