@@ -197,6 +197,53 @@ export function demoTable(
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
+/** Deliveries the watch log describes each second; beyond that it counts them (docs/design.md §16). */
+export const DESCRIBED_PER_SECOND = 20;
+
+/**
+ * The watch log after the demo: one line per finished delivery (read back through the config API) up to
+ * DESCRIBED_PER_SECOND a second; past that, one line a second counting the rest, so a busy queue does not
+ * cost a config API call per message (and the log stays readable).
+ */
+export function deliveryWatch(
+  info: StackInfo,
+  say: (line: string) => void,
+): { onBatch(records: SQSRecord[], failed: Set<string>): Promise<void>; close(): void } {
+  let second = 0;
+  let described = 0;
+  let counted = { handled: 0, queued: 0 };
+  const flush = () => {
+    if (counted.handled === 0) return;
+    say(
+      `${new Date().toISOString()}  … and ${counted.handled} more finished (${counted.queued} of them left queued) in that second; GET /tenants/{id}/deliveries lists them`,
+    );
+    counted = { handled: 0, queued: 0 };
+  };
+  const timer = setInterval(flush, 1_000);
+  timer.unref();
+  return {
+    async onBatch(records, failed) {
+      const now = Math.floor(Date.now() / 1000);
+      if (now !== second) {
+        second = now;
+        described = 0;
+      }
+      const room = Math.max(0, DESCRIBED_PER_SECOND - described);
+      const shown = records.slice(0, room);
+      described += shown.length;
+      for (const r of records.slice(room)) {
+        counted.handled += 1;
+        if (failed.has(r.messageId)) counted.queued += 1;
+      }
+      for (const line of await describeBatch(info, shown, failed)) say(line);
+    },
+    close() {
+      clearInterval(timer);
+      flush();
+    },
+  };
+}
+
 /** One line per finished delivery, for the log after the demo. */
 export async function describeBatch(
   info: StackInfo,

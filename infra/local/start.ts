@@ -10,8 +10,8 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import {
   configureDemoTenants,
   DEMO_TENANTS,
+  deliveryWatch,
   demoTable,
-  describeBatch,
   enqueueDemoMessages,
   waitForDemo,
 } from './demo';
@@ -106,9 +106,8 @@ async function main(): Promise<void> {
   say(`send mail    npm run send -- --tenant acme --to someone@example.com --subject Hi --text Hello`);
   say();
   say('watching deliveries (Ctrl-C to stop):');
-  stack.onBatch(async (records, failed) => {
-    for (const line of await describeBatch(info, records, failed)) say(`  ${line}`);
-  });
+  const watch = deliveryWatch(info, (line) => say(`  ${line}`));
+  stack.onBatch((records, failed) => watch.onBatch(records, failed));
 }
 
 /** Configures the demo tenants, enqueues their mail and prints where each message went. */

@@ -69,6 +69,16 @@ function watchStopSignals(): void {
   }
 }
 
+/**
+ * LOCAL_DISPATCHER_CPU_PROF=<folder>: each dispatcher worker runs under `node --cpu-prof` and writes its
+ * profile there when it exits (the benchmark's P2e profile; docs/design.md §16).
+ */
+function profileFlags(script: WorkerSpec['script']): string[] {
+  const folder = process.env.LOCAL_DISPATCHER_CPU_PROF;
+  if (!folder || script !== 'dispatcher-worker.ts') return [];
+  return ['--cpu-prof', `--cpu-prof-dir=${folder}`];
+}
+
 export function superviseWorker(spec: WorkerSpec): Worker {
   const log = spec.log ?? (() => undefined);
   let child: ChildProcess | undefined;
@@ -89,7 +99,14 @@ export function superviseWorker(spec: WorkerSpec): Worker {
     started += 1;
     const current = spawn(
       process.execPath,
-      ['--disable-warning=ExperimentalWarning', '--import', 'tsx', join(HERE, spec.script), spec.arg],
+      [
+        '--disable-warning=ExperimentalWarning',
+        ...profileFlags(spec.script),
+        '--import',
+        'tsx',
+        join(HERE, spec.script),
+        spec.arg,
+      ],
       {
         env: { ...process.env, LOCAL_WORKER_CONFIG: JSON.stringify(spec.config) },
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -5,7 +5,10 @@
  * - P1: AWS calls per message by kind for a warm batch of 10 of one tenant (SDK middleware counts).
  * - P3: a blackholed tenant server: seconds and connections per batch until the breaker opens, then
  *   while it is open, with the production sender timeouts.
- * - P4: token requests per 1,000 messages of one OAuth2 tenant (XOAUTH2), one and two containers.
+ * - OAuth2 (issue 13): token requests per 1,000 messages of one OAuth2 tenant (XOAUTH2), one and two
+ *   containers.
+ * - P2e, P2, P4, P5 (sections.ts): the local stack end to end and the handler alone against raw
+ *   nodemailer pools (with the workers' CPU profile), bundle sizes and import times, cost per million.
  */
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
@@ -21,6 +24,7 @@ import { type DispatcherFixture, mail, startDispatcherFixture } from '../support
 import { OAUTH_CLIENT, OAUTH_MAILBOX, OAuthRig } from '../support/oauth';
 import { countCommands, resetCounts } from '../support/sdk';
 import { TEST_HOST, testSenderOptions } from '../support/smtp';
+import { p2eSection, p2Section, p4Section, p5Section } from './sections';
 
 const READS = new Set([
   'GetCommand',
@@ -129,8 +133,8 @@ async function p3(fx: DispatcherFixture) {
   return rows.join('\n');
 }
 
-/** P4: 1,000 messages of one OAuth2 tenant in batches of 10, over one container, then two. */
-async function p4(fx: DispatcherFixture) {
+/** OAuth2 token figure (issue 13): 1,000 messages of one OAuth2 tenant in batches of 10, one container, then two. */
+async function oauthTokens(fx: DispatcherFixture) {
   const rig = await new OAuthRig().start({ tokens: { rotate: false } });
   try {
     const encrypt = (plaintext: string) => fx.cipher.encryptPassword('p4-oauth', plaintext, 'smtp-oauth');
@@ -200,15 +204,20 @@ async function main() {
     console.log(p1Text);
     const p3Text = await p3(fx);
     console.log(p3Text);
-    const p4Text = await p4(fx);
-    console.log(p4Text);
+    const tokenText = await oauthTokens(fx);
+    console.log(tokenText);
+    const p2 = await p2Section(fx);
+    const p5Text = await p5Section(fx, p2.batchMs);
+    const p2e = await p2eSection();
+    const p4Text = await p4Section(p2e.peakRssMiB);
     const cpus = os.cpus();
     const results = `# Benchmark results
 
 Written by \`npm run bench\` (test/bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}: ${os.type()} ${os.release()},
-${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, Node ${process.version}. The dispatcher handler runs in
-this process against the local servers on 127.0.0.1 (dynalite, the KMS stand-in, the SES v2 stand-in,
-fauxqs, smtp-server); figures are counts and ratios of one run, not timed guarantees.
+${cpus.length} × ${cpus[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GiB, Node ${process.version}, a machine shared with other work. The
+dispatcher handler runs in this process against the local servers on 127.0.0.1 (dynalite, the KMS
+stand-in, the SES v2 stand-in, fauxqs, smtp-server); P2e runs the whole local stack (\`npm start\`) as
+child processes. Figures are counts and ratios of one run, not timed guarantees.
 
 ## P1: AWS calls per message, warm batch of 10 of one tenant
 
@@ -235,13 +244,17 @@ Goal: one connect timeout per batch while the breaker is closed (the batch's oth
 tenant path at once: the failure is remembered for the batch), zero connections while it is open. A
 \`connection\` failure counts toward the breaker (3 consecutive open it), so it opens on the third batch.
 
-## P4: token requests per 1,000 messages of one OAuth2 tenant
+${p2e.text}
+${p2.text}
+${p4Text}
+${p5Text}
+## OAuth2: token requests per 1,000 messages of one OAuth2 tenant (issue 13)
 
 1,000 messages of one tenant with an oauth2 login (refresh-token flow) in batches of 10, through the
 dispatcher, against the local token server and XOAUTH2 submission server; first one container, then
 two taking turns (fresh containers each time). Logins are XOAUTH2 AUTH commands the server saw.
 
-${p4Text}
+${tokenText}
 
 Goal: one token request per container per token lifetime (here 1 hour, longer than the run), whatever
 the number of messages; one login per kept connection (nodemailer's pool replaces a connection after

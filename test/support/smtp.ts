@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { afterAll } from 'vitest';
 import { createTenantSmtpSender, type TenantSmtpSenderOptions } from '../../functions/adapters/tenant-smtp';
@@ -19,6 +20,8 @@ export const TEST_CA = fixture('ca.pem');
 export const TEST_HOST = 'smtp.tenant.test';
 /** Key and certificate for TEST_HOST (signed by TEST_CA), for any TLS server a test runs. */
 export const TEST_TLS = { key: fixture('smtp.tenant.test-key.pem'), cert: fixture('smtp.tenant.test.pem') };
+/** The CA of the `localhost` certificate (localhostCertificate), for processes trusting it by NODE_EXTRA_CA_CERTS. */
+export const BENCH_CA_FILE = fileURLToPath(new URL('../fixtures/tls/bench-ca.pem', import.meta.url));
 export const TEST_USER = 'notifications@tenant.test';
 export const TEST_PASSWORD = 'S3cret-Pa55word!';
 
@@ -135,6 +138,8 @@ export interface SmtpServerMode {
   tls?: 'starttls' | 'implicit' | 'none';
   /** Present the certificate for another name (wrong.test) instead of smtp.tenant.test. */
   wrongCertificate?: boolean;
+  /** Present the certificate for `localhost` (signed by BENCH_CA) instead: a host any process resolves. */
+  localhostCertificate?: boolean;
   /** Do not offer STARTTLS (a client that requires it must fail). */
   hideStartTls?: boolean;
   /** Refuse the connection with this reply instead of the 220 greeting, e.g. '421 4.3.2 Too busy'. */
@@ -195,7 +200,11 @@ export class SmtpTestServers {
   /** smtp-server in the given mode, with AUTH (TEST_USER / TEST_PASSWORD, else 535) required. */
   async start(mode: SmtpServerMode = {}): Promise<TestSmtpServer> {
     const security = mode.tls ?? 'starttls';
-    const certName = mode.wrongCertificate ? 'wrong.test' : TEST_HOST;
+    const certName = mode.wrongCertificate
+      ? 'wrong.test'
+      : mode.localhostCertificate
+        ? 'localhost'
+        : TEST_HOST;
     const received: ReceivedMessage[] = [];
     const sockets = new Set<net.Socket>();
     let connections = 0;
