@@ -14,7 +14,7 @@ import { buildMime } from './adapters/mime';
 import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
 import { createQueueAdapter } from './adapters/queue';
 import { createSesDomains } from './adapters/ses-domains';
-import { createSesSender } from './adapters/ses-sender';
+import { createSesSender, sendOnceRetryStrategy } from './adapters/ses-sender';
 import { withSesTenants } from './adapters/ses-tenant-sender';
 import { createOAuthTokens, createTenantCredentials } from './adapters/smtp-credentials';
 import {
@@ -115,7 +115,8 @@ export function oauthTokensFrom(settings: Settings, clock: Clock): OAuthTokens {
  */
 export function sesFrom(settings: Settings, clock: Clock): SesSender {
   const inner = createSesSender({
-    ses: new SESv2Client({}),
+    // A SendEmail the SDK retried after SES may have taken it could reach a recipient twice unrecorded.
+    ses: new SESv2Client({ retryStrategy: sendOnceRetryStrategy() }),
     ...(settings.sesConfigurationSet !== undefined && { configurationSet: settings.sesConfigurationSet }),
   });
   const domains = domainAdaptersFrom(settings);

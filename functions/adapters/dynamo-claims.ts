@@ -56,10 +56,16 @@ export function deliveryIdOfClaim(item: Item | undefined): string {
   return typeof item?.deliverySk === 'string' ? deliveryIdOf(item.deliverySk) : '';
 }
 
-/** The outcome of a lease this caller took, from the item as written. */
-export function claimedFrom(item: Item | undefined): ClaimOutcome {
-  const attempts = typeof item?.attempts === 'number' ? item.attempts : 1;
-  return { outcome: 'claimed', attempts, deliveryId: deliveryIdOfClaim(item), firstClaim: attempts === 1 };
+/**
+ * The outcome of a lease this caller took, from the item as it was before the update (`old`, undefined
+ * for a new claim): one attempt more, the delivery it already pointed at, and whether the lease it
+ * replaced had lapsed (set, never released: its holder ended without a word).
+ */
+export function claimedFrom(old: Item | undefined, input: ClaimMessageInput): ClaimOutcome {
+  const attempts = (typeof old?.attempts === 'number' ? old.attempts : 0) + 1;
+  const deliveryId = deliveryIdOfClaim(old) || deliveryIdOf(deliverySkOfClaim(input));
+  const lapsed = typeof old?.leaseUntil === 'number' && old.leaseUntil > 0;
+  return { outcome: 'claimed', attempts, deliveryId, firstClaim: attempts === 1, lapsed };
 }
 
 /**
@@ -117,12 +123,12 @@ async function takeLease(
           ':now': input.now,
           ':nowSec': Math.floor(input.now / 1000),
         },
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: 'ALL_OLD',
       }),
     );
     attrs = out.Attributes;
   });
-  return held ? claimedFrom(attrs) : null;
+  return held ? claimedFrom(attrs, input) : null;
 }
 
 /** Starts an expired claim over (attempt 1, new delivery); only one racer sees it still expired. */
@@ -144,7 +150,7 @@ async function restartExpired(
     ),
   );
   const deliveryId = deliveryIdOf(deliverySkOfClaim(input));
-  return held ? { outcome: 'claimed', attempts: 1, deliveryId, firstClaim: true } : null;
+  return held ? { outcome: 'claimed', attempts: 1, deliveryId, firstClaim: true, lapsed: false } : null;
 }
 
 /**

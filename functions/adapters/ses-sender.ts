@@ -1,4 +1,4 @@
-import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { type SESv2Client, type SESv2ClientConfig, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { SesFailure, SesSender, SesSendResult } from '../core/ports';
 
 export interface SesSenderOptions {
@@ -45,6 +45,42 @@ export function createSesSender(options: SesSenderOptions): SesSender {
       }
       return { ok: true, messageId };
     },
+  };
+}
+
+/** The SDK's retry strategy interface (v2: tokens), as the SES client's config takes it. */
+type RetryStrategyV2 = Extract<
+  NonNullable<SESv2ClientConfig['retryStrategy']>,
+  { refreshRetryTokenForRetry: unknown }
+>;
+type RetryToken = Awaited<ReturnType<RetryStrategyV2['acquireInitialRetryToken']>>;
+
+/**
+ * The retry strategy of the SES client the dispatcher sends with (docs/design.md §5): the SDK retries a
+ * SendEmail only when SES surely sent nothing and a retry may help (throttling and other 4xx refusals
+ * that are retryable, a connection never opened), with exponential backoff and jitter, `maxAttempts` in
+ * all. A 5xx or a lost answer is not retried inside the call: SES may have taken the mail, so the error
+ * reaches the dispatcher, which records the doubt (possibleDuplicate) and retries through the queue.
+ * The SDK's default strategy retries those too, silently, and a retried send could reach a recipient
+ * twice with nothing recorded.
+ */
+export function sendOnceRetryStrategy(maxAttempts = 3, baseDelayMs = 100): RetryStrategyV2 {
+  const token = (count: number, delay: number): RetryToken => ({
+    getRetryCount: () => count,
+    getRetryDelay: () => delay,
+  });
+  return {
+    acquireInitialRetryToken: async () => token(0, 0),
+    async refreshRetryTokenForRetry(previous, info) {
+      const count = previous.getRetryCount() + 1;
+      const failure = translateSesError(info.error);
+      if (count >= maxAttempts || !failure.retryable || failure.mayHaveSent) {
+        throw new Error('SendEmail not retried by the SDK');
+      }
+      const delay = Math.round(baseDelayMs * 2 ** (count - 1) * (1 + Math.random()));
+      return token(count, delay);
+    },
+    recordSuccess: () => undefined,
   };
 }
 

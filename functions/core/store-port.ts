@@ -115,12 +115,14 @@ export interface ClaimMessageInput {
 /**
  * `claimed`: this caller holds the lease. `firstClaim` false means an earlier attempt may have finished
  * the message (e.g. the SQS delete failed after sending): read `getDelivery(deliveryId)` and send nothing
- * when its status is final. `leased`: another invocation holds a live lease until `leaseUntil` (epoch ms).
+ * when its status is final. `lapsed`: the lease taken over had run out without being released or the
+ * claim marked done: the attempt that held it ended without a word (a crash, a killed invocation) and
+ * may have sent. `leased`: another invocation holds a live lease until `leaseUntil` (epoch ms).
  * `done`: marked done with `markMessageDone`. `conflict`: the live claim of this key was taken for
  * other content (a claim from before content hashes matches any content).
  */
 export type ClaimOutcome =
-  | { outcome: 'claimed'; attempts: number; deliveryId: string; firstClaim: boolean }
+  | { outcome: 'claimed'; attempts: number; deliveryId: string; firstClaim: boolean; lapsed: boolean }
   | { outcome: 'leased'; leaseUntil: number }
   | { outcome: 'done'; deliveryId: string }
   | { outcome: 'conflict' };

@@ -3,7 +3,7 @@ import { errorText } from '../core/errors';
 import { isTenantPathOpen } from '../core/health';
 import { contentHash } from '../core/idempotency';
 import type { QueueMessage } from '../core/message';
-import type { DeliveryRecord } from '../core/ports';
+import type { ClaimOutcome, DeliveryRecord } from '../core/ports';
 import { countedAttempts, holdExpired, holdVisibilitySeconds, retryBackoffSeconds } from '../core/retry';
 import { type DlqReason, isFinalStatus } from '../core/types';
 import type { BatchState } from './batch-state';
@@ -95,6 +95,16 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     await deps.store.releaseMessage(tenantId, key, deadline).catch(() => false);
     throw err;
   }
+  if (unrecordedAttempt(claim, previous)) {
+    // The attempt before this one ended without releasing its lease or leaving its record: it may have
+    // sent before it died, so what this one sends may be a second copy (docs/design.md §12).
+    deps.logger.warn('an earlier attempt ended without a record and may have sent: possible duplicate', {
+      tenantId,
+      messageId: key,
+      attempt: claim.attempts,
+    });
+    result = { ...result, possibleDuplicate: true };
+  }
   const outcome: Outcome = {
     tenantId,
     key,
@@ -122,6 +132,14 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     emit(deps.metrics, 'sendLatency', deps.clock.now() - started, { route: result.route });
   }
   countFallback(deps, outcome, result);
+}
+
+/** A lapsed lease whose holder (the attempt just before this one) wrote no delivery record. */
+function unrecordedAttempt(
+  claim: Extract<ClaimOutcome, { outcome: 'claimed' }>,
+  previous: DeliveryRecord | null,
+): boolean {
+  return claim.lapsed && (previous?.attempts ?? 0) < claim.attempts - 1;
 }
 
 /**

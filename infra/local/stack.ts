@@ -259,10 +259,12 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ACCESS_KEY_ID: credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
       AWS_EC2_METADATA_DISABLED: 'true',
-      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.url,
-      AWS_ENDPOINT_URL_SQS: sqsServer.url,
-      AWS_ENDPOINT_URL_SESV2: sesApi.url,
-      AWS_ENDPOINT_URL_KMS: kms.url,
+      // LOCAL_HANDLER_ENDPOINT_*: what the handlers are given instead, e.g. a fault-injecting proxy in
+      // front of the service (npm run soak); the stack itself still talks to the service directly.
+      AWS_ENDPOINT_URL_DYNAMODB: env.LOCAL_HANDLER_ENDPOINT_DYNAMODB || dynamodb.url,
+      AWS_ENDPOINT_URL_SQS: env.LOCAL_HANDLER_ENDPOINT_SQS || sqsServer.url,
+      AWS_ENDPOINT_URL_SESV2: env.LOCAL_HANDLER_ENDPOINT_SESV2 || sesApi.url,
+      AWS_ENDPOINT_URL_KMS: env.LOCAL_HANDLER_ENDPOINT_KMS || kms.url,
       TABLE_NAME: TABLE,
       KMS_KEY_ID: kms.keyId,
       QUEUE_URL: queues.queueUrl,

@@ -1,5 +1,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { describe, expect, it } from 'vitest';
+import { contentHash } from '../../functions/core/idempotency';
+import { parseQueueMessage } from '../../functions/core/message';
 import { captureOutput, type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
 
 // docs/design.md §12: the claim keeps the message's content hash. Same key and content: a duplicate,
@@ -98,5 +100,57 @@ describe('dispatcher: an idempotency key reused', () => {
     // Assess
     expect(f.sesRequests).toHaveLength(2);
     expect(await f.dlqMessages()).toEqual([]);
+  });
+});
+
+describe('dispatcher: an attempt that ended without a word', () => {
+  /** Takes the message's claim as an earlier attempt would have, lease until 1 s from now. */
+  async function claimAsEarlierAttempt(tenantId: string, body: Record<string, unknown>) {
+    const parsed = parseQueueMessage(JSON.stringify(body));
+    if (!parsed.ok) throw new Error(parsed.detail);
+    const now = f.clock.now();
+    const key = String(body.idempotencyKey);
+    await f.store.claimMessage({
+      tenantId,
+      key,
+      leaseUntil: now + 1_000,
+      now,
+      contentHash: contentHash(parsed.message),
+    });
+    return key;
+  }
+
+  it('its lease lapsed with no record (it may have sent, then died): the next send is a possible duplicate', async () => {
+    // Prepare
+    await f.platformTenant('crashed');
+    const body = mail('crashed', { idempotencyKey: 'form-50' });
+    await claimAsEarlierAttempt('crashed', body);
+    f.clock.shift(2_000); // the dead attempt's lease runs out
+
+    // Act
+    const response = await f.invoke(await f.receive([body]));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    expect(f.sesRequests).toHaveLength(1);
+    const [record] = await f.deliveries('crashed');
+    expect(record).toMatchObject({ status: 'sent', attempts: 2, possibleDuplicate: true });
+  });
+
+  it('its lease released (it failed and said so): the next send is no duplicate', async () => {
+    // Prepare
+    await f.platformTenant('released');
+    const body = mail('released', { idempotencyKey: 'form-51' });
+    const key = await claimAsEarlierAttempt('released', body);
+    await f.store.releaseMessage('released', key);
+
+    // Act
+    const response = await f.invoke(await f.receive([body]));
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const [record] = await f.deliveries('released');
+    expect(record).toMatchObject({ status: 'sent', attempts: 2 });
+    expect(record?.possibleDuplicate).not.toBe(true);
   });
 });

@@ -76,11 +76,30 @@ describe('claimMessage', () => {
     const done = await store.claimMessage(claimInput(tenantId, T0 + 120_000));
 
     // Assess
-    expect(first).toEqual({ outcome: 'claimed', attempts: 1, deliveryId: firstId, firstClaim: true });
+    expect(first).toEqual({
+      outcome: 'claimed',
+      attempts: 1,
+      deliveryId: firstId,
+      firstClaim: true,
+      lapsed: false,
+    });
     expect(whileLeased).toEqual({ outcome: 'leased', leaseUntil: T0 + 30_000 });
-    expect(afterLease).toEqual({ outcome: 'claimed', attempts: 2, deliveryId: firstId, firstClaim: false });
+    // The first lease ran out unreleased: its holder may have sent (lapsed).
+    expect(afterLease).toEqual({
+      outcome: 'claimed',
+      attempts: 2,
+      deliveryId: firstId,
+      firstClaim: false,
+      lapsed: true,
+    });
     expect(released).toBe(true);
-    expect(afterRelease).toEqual({ outcome: 'claimed', attempts: 3, deliveryId: firstId, firstClaim: false });
+    expect(afterRelease).toEqual({
+      outcome: 'claimed',
+      attempts: 3,
+      deliveryId: firstId,
+      firstClaim: false,
+      lapsed: false,
+    });
     expect(done).toEqual({ outcome: 'done', deliveryId: firstId });
   });
 
@@ -119,6 +138,7 @@ describe('claimMessage', () => {
       attempts: 1,
       deliveryId: deliveryIdOf(deliverySkFor(new Date(later).toISOString(), 'msg-1')),
       firstClaim: true,
+      lapsed: false,
     });
   });
 

@@ -74,6 +74,8 @@ export const awsErrors = {
   },
   /** SQS, JSON 1.0. */
   sqs: {
+    throttling: () =>
+      jsonError('1.0', 400, 'com.amazon.coral.availability#ThrottlingException', 'Rate exceeded'),
     internal: () =>
       jsonError('1.0', 500, 'com.amazonaws.sqs#InternalError', 'We encountered an internal error.'),
     unavailable: () => jsonError('1.0', 503, 'com.amazonaws.sqs#ServiceUnavailable', 'Service Unavailable'),
