@@ -1,5 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -13,6 +14,7 @@ import { createKmsCipher } from './adapters/kms-cipher';
 import { buildMime } from './adapters/mime';
 import { createNetworkGuard, type NetworkGuard } from './adapters/network-guard';
 import { createQueueAdapter } from './adapters/queue';
+import { createSecretReader } from './adapters/secrets-manager';
 import { createSesDomains } from './adapters/ses-domains';
 import { createSesSender, sendOnceRetryStrategy } from './adapters/ses-sender';
 import { withSesTenants } from './adapters/ses-tenant-sender';
@@ -169,6 +171,25 @@ export function alertEmitterFrom(
     clock: options.clock,
     logger: options.logger,
   });
+}
+
+/**
+ * The platform operators' alert webhook (stack props platformWebhookUrl / platformWebhookSecretArn,
+ * docs/design.md §18): its signing secret read from Secrets Manager, cached per container.
+ */
+export function platformWebhookFrom(
+  settings: Pick<Settings, 'platformWebhookUrl' | 'platformWebhookSecretArn'>,
+  clock: Clock,
+): { url: string; secret(): Promise<string> } | undefined {
+  if (settings.platformWebhookUrl === undefined || settings.platformWebhookSecretArn === undefined) {
+    return undefined;
+  }
+  const secret = createSecretReader({
+    client: new SecretsManagerClient({}),
+    secretId: settings.platformWebhookSecretArn,
+    clock,
+  });
+  return { url: settings.platformWebhookUrl, secret };
 }
 
 /** The delivery events DLQ (docs/design.md §19): only its SendMessage is used. */

@@ -3,12 +3,19 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 
-/** Outbound ports the functions need: HTTPS for AWS APIs, then the SMTP submission ports of docs/design.md §14. */
+/**
+ * Outbound ports the functions need (docs/design.md §14): HTTPS for AWS APIs, the SMTP submission ports, and
+ * 8443, the other port a token or webhook URL may name.
+ */
 export const EGRESS_PORTS = [
-  { port: 443, why: 'AWS APIs (SQS, KMS, SES) through the NAT gateway' },
+  {
+    port: 443,
+    why: 'AWS APIs (SQS, KMS, SES), OAuth2 token URLs and alert webhooks through the NAT gateway',
+  },
   { port: 465, why: 'tenant SMTP, implicit TLS' },
   { port: 587, why: 'tenant SMTP, STARTTLS submission' },
   { port: 2525, why: 'tenant SMTP, alternate submission port' },
+  { port: 8443, why: 'OAuth2 token URLs and alert webhooks on the alternate HTTPS port' },
 ] as const;
 
 /**

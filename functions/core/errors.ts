@@ -100,3 +100,11 @@ export class IdentityExistsError extends AdapterError {
     this.name = 'IdentityExistsError';
   }
 }
+
+/** A stored secret (Secrets Manager) could not be read: missing, denied, unavailable. Names no value. */
+export class SecretUnavailableError extends AdapterError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'SecretUnavailableError';
+  }
+}

@@ -3,8 +3,8 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSEvent } from 'aws-lambda';
 import { systemClock } from '../core/types';
 import { loadSettings, SettingsError } from '../settings';
-import { alertAdaptersFrom, queueFrom } from '../wiring';
-import { createNotifier, type NotifierDeps, type NotifierHandler } from './notifier';
+import { alertAdaptersFrom, platformWebhookFrom, queueFrom } from '../wiring';
+import { createNotifier, type NotifierHandler } from './notifier';
 
 let notify: NotifierHandler | undefined;
 
@@ -18,8 +18,7 @@ export function buildNotifier(env: Record<string, string | undefined> = process.
   const alerts = alertAdaptersFrom(settings, clock);
   if (!alerts) throw new SettingsError('invalid settings: ALERTS_QUEUE_URL is required');
   const { store, delivery } = alerts;
-  // The platform channel (PLATFORM_WEBHOOK_URL / _SECRET_ARN) is wired once its secret reader lands.
-  const platformWebhook = undefined as NotifierDeps['platformWebhook'];
+  const platformWebhook = platformWebhookFrom(settings, clock);
   return createNotifier({
     store,
     delivery,

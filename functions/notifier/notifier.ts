@@ -13,6 +13,7 @@ import {
   notifyRetryDelaySeconds,
   subscribed,
 } from '../core/alerts';
+import { errorText } from '../core/errors';
 import type { AlertDelivery, ChannelResult, NotifyStore } from '../core/ports';
 import type { Clock } from '../core/types';
 
@@ -101,8 +102,16 @@ function channelsFor(
   if (platform && event.type !== 'test') {
     channels.push({
       key: 'platform',
-      send: async (e) =>
-        deps.delivery.platformWebhook({ url: platform.url, secret: await platform.secret() }, e),
+      send: async (e) => {
+        let secret: string;
+        try {
+          secret = await platform.secret();
+        } catch (err) {
+          // An unreadable secret is a failed attempt of this channel, retried like a refused POST.
+          return { channel: 'webhook', target: platform.url, ok: false, message: errorText(err) };
+        }
+        return deps.delivery.platformWebhook({ url: platform.url, secret }, e);
+      },
     });
   }
   return channels;

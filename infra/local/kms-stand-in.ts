@@ -1,6 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { closeServer, listen } from './http-server';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { type JsonBody, StandInFault, startJsonStandIn } from './json-stand-in';
 
 /**
  * A local stand-in for KMS speaking the JSON 1.1 protocol as @aws-sdk/client-kms sends it (Encrypt,
@@ -34,15 +33,6 @@ const ARN_PREFIX = 'arn:aws:kms:us-east-1:000000000000:';
 const VERSION = 1;
 const ALGORITHM = { EncryptionAlgorithm: 'SYMMETRIC_DEFAULT' };
 
-class KmsFault extends Error {
-  constructor(
-    readonly type: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Sorted-keys JSON, so {a,b} and {b,a} are the same context, as in KMS. */
 function canonicalContext(context: unknown): Buffer {
   const entries = Object.entries((context ?? {}) as Record<string, string>).sort(([a], [b]) =>
@@ -66,7 +56,7 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
   function findKey(ref: unknown) {
     const name = String(ref ?? '').replace(/^arn:aws:kms:[^:]*:[^:]*:/, '');
     const key = keys.find((k) => name === k.keyId || name === `key/${k.keyId}` || k.aliases.includes(name));
-    if (!key) throw new KmsFault('NotFoundException', `Key '${String(ref)}' does not exist`);
+    if (!key) throw new StandInFault('NotFoundException', `Key '${String(ref)}' does not exist`);
     return key;
   }
 
@@ -79,7 +69,7 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
   }
 
   function open(blob: Buffer, context: unknown) {
-    const invalid = new KmsFault(
+    const invalid = new StandInFault(
       'InvalidCiphertextException',
       'The ciphertext is invalid or the context does not match',
     );
@@ -95,14 +85,14 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
     }
   }
 
-  type Body = Record<string, unknown>;
+  type Body = JsonBody;
   const blob = (value: unknown) => Buffer.from(String(value ?? ''), 'base64');
   const operations: Record<string, (body: Body) => Body> = {
     Encrypt(body) {
       const key = findKey(body.KeyId);
       const plaintext = blob(body.Plaintext);
       if (plaintext.length === 0 || plaintext.length > 4096) {
-        throw new KmsFault('ValidationException', 'Plaintext must be 1 to 4096 bytes');
+        throw new StandInFault('ValidationException', 'Plaintext must be 1 to 4096 bytes');
       }
       const ciphertext = seal(key, plaintext, body.EncryptionContext);
       return { CiphertextBlob: ciphertext.toString('base64'), KeyId: key.arn, ...ALGORITHM };
@@ -110,7 +100,10 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
     Decrypt(body) {
       const { key, plaintext } = open(blob(body.CiphertextBlob), body.EncryptionContext);
       if (body.KeyId !== undefined && findKey(body.KeyId) !== key) {
-        throw new KmsFault('IncorrectKeyException', 'The ciphertext was not encrypted under the given key');
+        throw new StandInFault(
+          'IncorrectKeyException',
+          'The ciphertext was not encrypted under the given key',
+        );
       }
       return { Plaintext: plaintext.toString('base64'), KeyId: key.arn, ...ALGORITHM };
     },
@@ -119,7 +112,7 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
       const size =
         typeof body.NumberOfBytes === 'number' ? body.NumberOfBytes : body.KeySpec === 'AES_128' ? 16 : 32;
       if (!Number.isInteger(size) || size < 1 || size > 1024) {
-        throw new KmsFault('ValidationException', 'NumberOfBytes must be 1 to 1024');
+        throw new StandInFault('ValidationException', 'NumberOfBytes must be 1 to 1024');
       }
       const plaintext = randomBytes(size);
       const CiphertextBlob = seal(key, plaintext, body.EncryptionContext).toString('base64');
@@ -127,44 +120,12 @@ export async function startKmsStandIn(options: KmsStandInOptions = {}): Promise<
     },
   };
 
-  function reply(res: ServerResponse, status: number, body: Body, errorType?: string): void {
-    const headers: Record<string, string> = {
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amzn-requestid': randomUUID(),
-    };
-    // The SDK reads `__type` first and the header as a fallback; send both, as KMS does.
-    if (errorType) headers['x-amzn-errortype'] = errorType;
-    res.writeHead(status, headers).end(JSON.stringify(body));
-  }
-
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    try {
-      const target = String(req.headers['x-amz-target'] ?? '');
-      const operation = target.startsWith('TrentService.') ? operations[target.slice(13)] : undefined;
-      if (req.method !== 'POST' || !operation) throw new KmsFault('UnknownOperationException', `${target}`);
-      let body: Body;
-      try {
-        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Body;
-      } catch {
-        throw new KmsFault('SerializationException', 'The request body is not JSON');
-      }
-      reply(res, 200, operation(body));
-    } catch (err) {
-      const fault = err instanceof KmsFault ? err : new KmsFault('KMSInternalException', 'internal error');
-      const status = err instanceof KmsFault ? 400 : 500;
-      reply(res, status, { __type: fault.type, message: fault.message }, fault.type);
-    }
-  }
-
-  // A client that drops mid-request only loses its own socket.
-  const server = createServer((req, res) => void handle(req, res).catch(() => res.destroy()));
-  const port = await listen(server, options.port ?? 0, options.host ?? '127.0.0.1');
-  return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
-    port,
-    keyId: defaultKey.keyId,
-    close: () => closeServer(server),
-  };
+  const server = await startJsonStandIn({
+    targetPrefix: 'TrentService',
+    operations,
+    internalErrorType: 'KMSInternalException',
+    port: options.port,
+    host: options.host,
+  });
+  return { url: server.url, port: server.port, keyId: defaultKey.keyId, close: server.close };
 }

@@ -11,6 +11,8 @@ export const DEFAULT_PORTS = {
   webhooks: { env: 'LOCAL_WEBHOOKS_PORT', port: 8786 },
   oauthToken: { env: 'LOCAL_OAUTH_TOKEN_PORT', port: 8787 },
   oauthSmtp: { env: 'LOCAL_OAUTH_SMTP_PORT', port: 8788 },
+  secrets: { env: 'LOCAL_SECRETS_PORT', port: 8789 },
+  platformWebhooks: { env: 'LOCAL_PLATFORM_WEBHOOKS_PORT', port: 8790 },
   mailboxWeb: { env: 'LOCAL_MAILBOX_WEB_PORT', port: 1080 },
   mailboxSmtp: { env: 'LOCAL_MAILBOX_SMTP_PORT', port: 1025 },
 } as const;

@@ -9,6 +9,7 @@ import { DEFAULT_KEY_ID, startKmsStandIn } from './kms-stand-in';
 import { type LocalOAuthInfo, startLocalOAuth } from './oauth-stack';
 import { type Poller, type SqsHandler, startPoller } from './poller';
 import { choosePort, DEFAULT_PORTS, type PortName } from './ports';
+import { startSecretsStandIn } from './secrets-stand-in';
 import {
   createQueues,
   type LocalService,
@@ -33,7 +34,7 @@ export interface StackInfo {
   sesUrl: string;
   mailboxUrl: string;
   mailboxSmtp: { host: string; port: number; username: string; password: string };
-  endpoints: { dynamodb: string; sqs: string; sesv2: string; kms: string };
+  endpoints: { dynamodb: string; sqs: string; sesv2: string; kms: string; secretsManager: string };
   region: string;
   tableName: string;
   platformFrom: string;
@@ -43,6 +44,8 @@ export interface StackInfo {
   adminToken: string;
   /** The local alert webhook receiver (docs/design.md §18): checks signatures, appends to webhooks.jsonl. */
   webhookUrl: string;
+  /** The platform operators' webhook receiver (PLATFORM_WEBHOOK_URL): every tenant's events. */
+  platformWebhookUrl: string;
   /** The local OAuth2 token server and XOAUTH2 submission server the demo tenant umbrella uses (§21). */
   oauth: LocalOAuthInfo;
   /** The SES events topic (fauxqs SNS), its raw-delivery queue and that queue's DLQ (docs/design.md §19). */
@@ -115,6 +118,9 @@ const SES_CONFIGURATION_SET = 'tenant-mailer-local';
 const SIMULATED_EVENT_DELAY_MS = 1_000;
 /** The signing secret of the local webhook receiver (the demo's globex registers it). Local only. */
 export const LOCAL_WEBHOOK_SECRET = 'local-webhook-secret-not-for-production';
+/** The platform channel's signing secret, kept in the Secrets Manager stand-in. Local only. */
+export const LOCAL_PLATFORM_WEBHOOK_SECRET = 'local-platform-webhook-secret-not-for-production';
+const PLATFORM_WEBHOOK_SECRET_NAME = 'tenant-mailer/platform-webhook';
 
 /**
  * Brings up the whole pipeline on 127.0.0.1: dynalite, fauxqs, aws-ses-v2-local behind the SES v2
@@ -253,6 +259,22 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       }),
     );
 
+    // The platform operators' channel (stack props platformWebhookUrl / platformWebhookSecretArn): every
+    // tenant's events, signed with a secret the notifier reads from Secrets Manager (here its stand-in).
+    const secrets = await up(
+      'Secrets Manager stand-in',
+      startSecretsStandIn({ port: await port('secrets') }),
+    );
+    const platformWebhookSecretArn = secrets.put(PLATFORM_WEBHOOK_SECRET_NAME, LOCAL_PLATFORM_WEBHOOK_SECRET);
+    const platformWebhooks = await up(
+      'platform webhook receiver',
+      startWebhookReceiver({
+        secret: LOCAL_PLATFORM_WEBHOOK_SECRET,
+        file: join(options.dir, STATE.platformWebhooks),
+        port: await port('platformWebhooks'),
+      }),
+    );
+
     // The handlers read exactly what Lambda would give them; the SDK takes endpoints from AWS_ENDPOINT_URL_*.
     Object.assign(process.env, {
       AWS_REGION: REGION,
@@ -265,6 +287,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       AWS_ENDPOINT_URL_SQS: env.LOCAL_HANDLER_ENDPOINT_SQS || sqsServer.url,
       AWS_ENDPOINT_URL_SESV2: env.LOCAL_HANDLER_ENDPOINT_SESV2 || sesApi.url,
       AWS_ENDPOINT_URL_KMS: env.LOCAL_HANDLER_ENDPOINT_KMS || kms.url,
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+      PLATFORM_WEBHOOK_URL: platformWebhooks.url,
+      PLATFORM_WEBHOOK_SECRET_ARN: platformWebhookSecretArn,
       TABLE_NAME: TABLE,
       KMS_KEY_ID: kms.keyId,
       QUEUE_URL: queues.queueUrl,
@@ -333,7 +358,13 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       sesUrl: ses.url,
       mailboxUrl: mailbox.url,
       mailboxSmtp: mailbox.smtp,
-      endpoints: { dynamodb: dynamodb.url, sqs: sqsServer.url, sesv2: sesApi.url, kms: kms.url },
+      endpoints: {
+        dynamodb: dynamodb.url,
+        sqs: sqsServer.url,
+        sesv2: sesApi.url,
+        kms: kms.url,
+        secretsManager: secrets.url,
+      },
       region: REGION,
       tableName: TABLE,
       platformFrom: PLATFORM_FROM,
@@ -342,6 +373,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       maxAttempts: MAX_ATTEMPTS,
       adminToken: await issuer.token('platform-admin', { admin: true }),
       webhookUrl: webhooks.url,
+      platformWebhookUrl: platformWebhooks.url,
       oauth: oauth.info,
       eventsTopicArn,
       eventsQueueUrl: eventQueues.queueUrl,

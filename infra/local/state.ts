@@ -15,6 +15,7 @@ export const STATE = {
   kmsKey: 'kms-key.json',
   maildev: 'maildev',
   webhooks: 'webhooks.jsonl',
+  platformWebhooks: 'platform-webhooks.jsonl',
   demoDone: 'demo-done',
 } as const;
 

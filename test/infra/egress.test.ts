@@ -55,7 +55,7 @@ describe('static egress (egress: nat)', () => {
     }
   });
 
-  it('lets the functions out on HTTPS and the SMTP submission ports only, and nothing in', () => {
+  it('lets the functions out on HTTPS (443, 8443) and the SMTP submission ports only, and nothing in', () => {
     const group = resourcesOf(s.json, 'AWS::EC2::SecurityGroup')[r.id(egress().securityGroup)];
     const rules = group?.Properties?.SecurityGroupEgress as {
       IpProtocol: string;
@@ -67,6 +67,7 @@ describe('static egress (egress: nat)', () => {
       ['tcp', 465, 465],
       ['tcp', 587, 587],
       ['tcp', 2525, 2525],
+      ['tcp', 8443, 8443],
     ]);
     expect(group?.Properties?.SecurityGroupIngress).toBeUndefined();
     s.template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);

@@ -97,12 +97,19 @@ beforeAll(async () => {
     [info.queueUrl, 'queue'],
     [info.dlqUrl, 'deadLetterQueue'],
     [process.env.ALERTS_QUEUE_URL, 'alertsQueue'],
+    [process.env.PLATFORM_WEBHOOK_SECRET_ARN, 'platformWebhookSecret'],
   ]);
   targetOf = (target) => targets.get(target);
   await exerciseFunctions(stack);
+  // The platform operators' webhook is on, as locally (its secret read from Secrets Manager).
+  const platform = {
+    platformWebhookUrl: 'https://ops.platform.example/alerts',
+    platformWebhookSecretArn:
+      'arn:aws:secretsmanager:us-east-1:123456789012:secret:tm/platform-webhook-AbCdEf',
+  };
   for (const [name, context] of [
-    ['egress none', {}],
-    ['egress nat', { egress: 'nat' }],
+    ['egress none', platform],
+    ['egress nat', { ...platform, egress: 'nat' }],
   ] as const) {
     const s = synthMailer({ context });
     variants.push({ name, s, resources: stackResources(s) });
@@ -207,6 +214,11 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
     await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
     await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
+    await eventually(
+      'the platform webhook secret read',
+      30_000,
+      called('Notifier', 'secretsmanager:GetSecretValue'),
+    );
     const list = await api('GET', '/tenants/lp-smtp/deliveries?limit=5');
     const health = await api('GET', '/tenants/lp-smtp/health');
     expect([list.status, health.status]).toEqual([200, 200]);

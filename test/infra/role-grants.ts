@@ -29,6 +29,9 @@ export function stackResources(s: Synthesized): StackResources {
     [arn(stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })), 'sesIdentity'],
     [arn(stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' })), 'sesTenant'],
   ]);
+  // The platform webhook's secret is the operator's, named by ARN in the context (stack props).
+  const secretArn = s.app.node.tryGetContext('platformWebhookSecretArn') as string | undefined;
+  if (secretArn !== undefined) kinds.set(JSON.stringify(secretArn), 'platformWebhookSecret');
   // Each function's log group, as `logGroup:<construct id>`.
   const named = new Map<string, string>(kinds);
   for (const fn of stack.node.findAll()) {

@@ -1,7 +1,9 @@
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { DeleteMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createQueueAdapter } from '../../functions/adapters/queue';
+import { createSecretReader } from '../../functions/adapters/secrets-manager';
 import type { AlertMessage } from '../../functions/core/alert-message';
 import {
   type AlertEvent,
@@ -10,12 +12,14 @@ import {
 } from '../../functions/core/alerts';
 import type { NotifierDeps } from '../../functions/notifier/notifier';
 import { localLambdaContext } from '../../infra/local/lambda-context';
+import { type SecretsStandIn, startSecretsStandIn } from '../../infra/local/secrets-stand-in';
 import {
   startWebhookReceiver,
   type WebhookAnswer,
   type WebhookReceiver,
 } from '../../infra/local/webhook-receiver';
 import { type AlertsFixture, receiveRecords, startDispatcherAlerts } from '../support/alerts';
+import { localClientConfig } from '../support/aws-client';
 import { type DispatcherFixture, useDispatcherFixture } from '../support/dispatcher';
 import { TEST_HOST, TEST_TLS } from '../support/smtp';
 
@@ -23,6 +27,8 @@ const SECRET = 'whsec-notifier-0123456789';
 const PLATFORM_SECRET = 'whsec-platform-ops-0123456789';
 
 let f: DispatcherFixture;
+let secrets: SecretsStandIn;
+let secretsClient: SecretsManagerClient;
 let alerts: AlertsFixture;
 let queue: NotifierDeps['queue'];
 let alertsQueueUrl: string;
@@ -36,11 +42,19 @@ useDispatcherFixture((fixture) => {
 beforeAll(async () => {
   ({ alerts, queueUrl: alertsQueueUrl } = await startDispatcherAlerts(f, 'alerts'));
   queue = createQueueAdapter({ sqs: f.sqs.client, queueUrl: alertsQueueUrl, dlqUrl: f.sqs.dlqUrl });
+  secrets = await startSecretsStandIn();
+  secretsClient = new SecretsManagerClient(localClientConfig(secrets.url));
 });
+
+/** The platform webhook's secret as the notifier reads it: Secrets Manager (the stand-in), cached. */
+const platformSecret = (secretId: string) =>
+  createSecretReader({ client: secretsClient, secretId, clock: f.clock });
 
 afterAll(async () => {
   await Promise.all(receivers.map((r) => r.close()));
   await alerts?.close();
+  secretsClient?.destroy();
+  await secrets?.close();
 });
 
 beforeEach(async () => {
@@ -220,10 +234,11 @@ describe('notifier', () => {
     const ops = await receiver(undefined, PLATFORM_SECRET);
     const tenantId = await tenant(tenantMail.url, ['messages.dead-lettered']);
     const records = await receiveRecords(f.sqs, alertsQueueUrl, [unhealthyEvent(tenantId)]);
+    const secretId = secrets.put(`platform-${tenantId}`, PLATFORM_SECRET);
 
     // Act
     const response = await run(records, {
-      platformWebhook: { url: ops.url, secret: async () => PLATFORM_SECRET },
+      platformWebhook: { url: ops.url, secret: platformSecret(secretId) },
     });
 
     // Assess
@@ -233,6 +248,35 @@ describe('notifier', () => {
     expect(ops.r.received).toHaveLength(1);
     expect(ops.r.received[0]?.verified).toBe(true);
     expect((await alerts.store.listLog(tenantId, { limit: 10, cursor: null })).items).toEqual([]);
+  });
+
+  it('retries the platform channel, naming no secret, while Secrets Manager cannot give its secret', async () => {
+    // Prepare
+    const ops = await receiver(undefined, PLATFORM_SECRET);
+    const tenantId = await tenant((await receiver()).url, ['messages.dead-lettered']);
+    const message = unhealthyEvent(tenantId);
+    const records = await receiveRecords(f.sqs, alertsQueueUrl, [message]);
+    const event = (message as Extract<AlertMessage, { kind: 'event' }>).event;
+    const platformLog = () => alerts.store.eventLog(null, event.createdAt, event.id);
+    const missingId = `arn:aws:secretsmanager:us-east-1:000000000000:secret:missing-${tenantId}-AbCdEf`;
+
+    // Act
+    const missing = await run(records, {
+      platformWebhook: { url: ops.url, secret: platformSecret(missingId) },
+    });
+    const failedLog = await platformLog();
+    const stored = secrets.put(`missing-${tenantId}`, PLATFORM_SECRET);
+    const found = await run(records, { platformWebhook: { url: ops.url, secret: platformSecret(stored) } });
+
+    // Assess
+    expect(missing.batchItemFailures).toHaveLength(1);
+    expect(failedLog.map((i) => [i.channel, i.ok, i.attempts])).toEqual([['webhook', false, 1]]);
+    expect(failedLog[0]?.message).toContain('ResourceNotFoundException');
+    expect(found.batchItemFailures).toEqual([]);
+    expect(ops.r.received).toHaveLength(1);
+    expect(ops.r.received[0]?.verified).toBe(true);
+    expect((await platformLog()).map((i) => [i.channel, i.ok, i.attempts])).toEqual([['webhook', true, 2]]);
+    expect(JSON.stringify([failedLog, await platformLog()])).not.toContain(PLATFORM_SECRET);
   });
 
   it('aggregates dead letters of a 15-minute window into one event, sent when the window has closed', async () => {

@@ -19,7 +19,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 export interface AwsCall {
   /** The function whose invocation sent it. */
   fn: string;
-  /** The client's service in lower case: `dynamodb`, `kms`, `sesv2`, `sqs`. */
+  /** The client's service in lower case: `dynamodb`, `kms`, `secretsmanager`, `sesv2`, `sqs`. */
   service: string;
   /** The command name without `Command`, e.g. `GetItem` (lib-dynamodb's `Get` arrives as `GetItem`). */
   operation: string;
@@ -102,7 +102,7 @@ function describeCall(fn: string, context: MiddlewareContext, input: Record<stri
   const call: AwsCall = { fn, service, operation };
   // BatchGetItem names its table as the key of RequestItems (ours reads one table).
   const batchTable = Object.keys((input.RequestItems as Record<string, unknown> | undefined) ?? {})[0];
-  const target = input.TableName ?? input.QueueUrl ?? input.KeyId ?? batchTable;
+  const target = input.TableName ?? input.QueueUrl ?? input.KeyId ?? input.SecretId ?? batchTable;
   if (typeof target === 'string') call.target = target;
   if (input.EncryptionContext !== undefined) {
     call.encryptionContext = input.EncryptionContext as Record<string, string>;

@@ -13,7 +13,8 @@ export type ResourceKind =
   | 'alertsQueue'
   | 'sesIdentity'
   | 'sesConfigurationSet'
-  | 'sesTenant';
+  | 'sesTenant'
+  | 'platformWebhookSecret';
 
 /** One permission a call needs: an action on a resource, with the condition keys IAM evaluates. */
 export interface Permission {
@@ -22,7 +23,7 @@ export interface Permission {
   conditionKeys: Record<string, string | string[]>;
 }
 
-/** Which resource a request's TableName, QueueUrl or KeyId names, in the run that recorded it. */
+/** Which resource a request's TableName, QueueUrl, KeyId or SecretId names, in the run that recorded it. */
 export type TargetOf = (target: string | undefined) => ResourceKind | undefined;
 
 // SDK operations that IAM authorizes under another action name (batch forms use the single action).
@@ -43,7 +44,9 @@ export function permissionsOf(call: AwsCall, targetOf: TargetOf): Permission[] {
   const sdkName = `${call.service}:${call.operation}`;
   if (UNMAPPED.has(sdkName)) throw new Error(`${sdkName}: map it to its IAM actions in test/support/iam.ts`);
   if (call.service === 'sesv2') return sesPermissions(call);
-  const prefix = { dynamodb: 'dynamodb', kms: 'kms', sqs: 'sqs' }[call.service];
+  const prefix = { dynamodb: 'dynamodb', kms: 'kms', sqs: 'sqs', secretsmanager: 'secretsmanager' }[
+    call.service
+  ];
   const resource = targetOf(call.target);
   if (prefix === undefined || resource === undefined) {
     throw new Error(`${sdkName} on ${call.target ?? 'no target'}: no IAM mapping for this call`);

@@ -28,7 +28,8 @@ export function sdkCommandsIn(dir: string, skip: string[] = []): Set<string> {
     const text = readFileSync(file, 'utf8');
     const serviceOf = new Map<string, string>();
     for (const m of text.matchAll(/import\s*(?:type\s*)?\{([^}]*)\}\s*from\s*'@aws-sdk\/([\w-]+)'/g)) {
-      const service = m[2] === 'lib-dynamodb' ? 'lib-dynamodb' : (m[2] ?? '').replace(/^client-/, '');
+      const service =
+        m[2] === 'lib-dynamodb' ? 'lib-dynamodb' : (m[2] ?? '').replace(/^client-/, '').replaceAll('-', '');
       for (const spec of (m[1] ?? '').split(',')) {
         const local = spec.trim().split(/\s+as\s+/);
         const imported = local[0]?.replace(/^type\s+/, '');
