@@ -12,4 +12,5 @@ export const SERVICE_NAMES = {
   dispatcher: 'tenant-mailer-dispatcher',
   configApi: 'tenant-mailer-config-api',
   notifier: 'tenant-mailer-notifier',
+  events: 'tenant-mailer-events',
 } as const;

@@ -25,6 +25,8 @@ export interface NagSubject {
   configFunction: FunctionLike;
   /** The tenant alerts' notifier (docs/design.md §18). */
   alerts: { notifier: FunctionLike };
+  /** The SES delivery events function (docs/design.md §19). */
+  events: { handler: FunctionLike };
   /** Set when the functions run in a VPC (static egress). */
   egress: unknown;
   api: { publicRoutes: readonly IConstruct[] };
@@ -36,7 +38,7 @@ export interface NagSubject {
  */
 export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
   const list: NagAcknowledgment[] = [];
-  for (const fn of [stack.dispatcher, stack.configFunction, stack.alerts.notifier]) {
+  for (const fn of [stack.dispatcher, stack.configFunction, stack.alerts.notifier, stack.events.handler]) {
     list.push({
       scope: fn,
       id: 'AwsSolutions-L1',
@@ -44,6 +46,9 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
         'nodejs22.x is the runtime the project targets (contract and esbuild target node22); moving to a newer ' +
         'runtime is a deliberate, tested change, not a side effect of a CDK upgrade.',
     });
+  }
+  // The events function talks to DynamoDB and SQS only and stays out of the VPC.
+  for (const fn of [stack.dispatcher, stack.configFunction, stack.alerts.notifier]) {
     if (stack.egress) {
       list.push({
         scope: fn.role ?? fn,

@@ -8,6 +8,7 @@ import { TenantAlerts } from './alerts';
 import type { MailerConfig } from './config';
 import { ConfigApi } from './config-api';
 import { StaticEgress } from './egress';
+import { DeliveryEvents } from './events';
 import { bundledFunction, settingsEnvironment } from './lambda';
 import { MailQueue } from './mail-queue';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from './metrics';
@@ -60,6 +61,7 @@ export class TenantMailerStack extends Stack {
   readonly api: ConfigApi;
   readonly observability: MailerObservability;
   readonly alerts: TenantAlerts;
+  readonly events: DeliveryEvents;
 
   constructor(scope: Construct, id: string, props: TenantMailerStackProps) {
     super(scope, id, props);
@@ -178,6 +180,13 @@ export class TenantMailerStack extends Stack {
       network: this.egress?.network,
     });
 
+    this.events = new DeliveryEvents(this, 'DeliveryEvents', {
+      config,
+      data: this.data,
+      mail: this.mail,
+      alarmTopic: this.observability.topic,
+    });
+
     this.addOutputs();
   }
 
@@ -192,6 +201,11 @@ export class TenantMailerStack extends Stack {
     out('TableName', this.data.table.tableName, 'DynamoDB table');
     out('SesConfigurationSet', this.mail.configurationSet.configurationSetName, 'SES configuration set');
     out('AlarmTopicArn', this.observability.topic.topicArn, 'Alarm notifications');
+    out(
+      'EventsDeadLetterQueueUrl',
+      this.events.deadLetterQueue.queueUrl,
+      'SES delivery events not used, with their reason',
+    );
     out(
       'AlertsDeadLetterQueueUrl',
       this.alerts.deadLetterQueue.queueUrl,

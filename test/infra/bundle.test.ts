@@ -28,10 +28,21 @@ const PLACEHOLDERS: Record<string, string> = {
   DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/mail-dlq',
   SES_CONFIGURATION_SET: 'tenant-mailer',
   SES_ARN_PREFIX: 'arn:aws:ses:us-east-1:000000000000:',
+  ALERTS_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/alerts',
+  EVENTS_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/000000000000/events-dlq',
 };
 
-function functionOf(name: 'dispatcher' | 'configFunction'): { bundle: string; env: Record<string, string> } {
-  const fn: NodejsFunction = s.stack[name];
+const FUNCTION_NAMES = ['dispatcher', 'configFunction', 'notifier', 'events'] as const;
+type FunctionName = (typeof FUNCTION_NAMES)[number];
+
+function lambdaOf(name: FunctionName): NodejsFunction {
+  if (name === 'notifier') return s.stack.alerts.notifier;
+  if (name === 'events') return s.stack.events.handler;
+  return s.stack[name];
+}
+
+function functionOf(name: FunctionName): { bundle: string; env: Record<string, string> } {
+  const fn = lambdaOf(name);
   const logicalId = s.stack.getLogicalId(fn.node.defaultChild as CfnElement);
   const props = resourcesOf(s.json, 'AWS::Lambda::Function')[logicalId]?.Properties ?? {};
   const key = (props.Code as { S3Key: string }).S3Key;
@@ -67,7 +78,7 @@ const result = await mod.handler(JSON.parse(event), context);
 process.stdout.write('\\nRESULT ' + JSON.stringify(result) + '\\n');
 `;
 
-async function invoke(name: 'dispatcher' | 'configFunction', event: unknown): Promise<unknown> {
+async function invoke(name: FunctionName, event: unknown): Promise<unknown> {
   const { bundle, env } = functionOf(name);
   const { stdout } = await run(
     process.execPath,
@@ -79,7 +90,7 @@ async function invoke(name: 'dispatcher' | 'configFunction', event: unknown): Pr
   return JSON.parse(line.slice('RESULT '.length));
 }
 
-describe.each(['dispatcher', 'configFunction'] as const)('bundled %s', (name) => {
+describe.each(FUNCTION_NAMES)('bundled %s', (name) => {
   it('is one minified ESM file with its source map and the require banner', () => {
     const { bundle } = functionOf(name);
     expect(existsSync(bundle)).toBe(true);
@@ -104,6 +115,12 @@ describe.each(['dispatcher', 'configFunction'] as const)('bundled %s', (name) =>
 describe('bundled handlers run', () => {
   it('the dispatcher answers an empty batch with no failures', async () => {
     const result = await invoke('dispatcher', { Records: [] });
+
+    expect(result).toEqual({ batchItemFailures: [] });
+  });
+
+  it.each(['notifier', 'events'] as const)('the %s answers an empty batch with no failures', async (name) => {
+    const result = await invoke(name, { Records: [] });
 
     expect(result).toEqual({ batchItemFailures: [] });
   });

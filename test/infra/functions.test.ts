@@ -75,8 +75,8 @@ describe('dispatcher', () => {
   });
 
   it('consumes the queue in batches of 10 with partial batch responses, a window and a concurrency cap', () => {
-    // The dispatcher's and the notifier's (its own alerts queue).
-    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 2);
+    // The dispatcher's, the notifier's (its own alerts queue) and the events function's (SES events).
+    s.template.resourceCountIs('AWS::Lambda::EventSourceMapping', 3);
     s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       EventSourceArn: r.arnOf(s.stack.mailQueue.queue),
       FunctionName: r.ref(s.stack.dispatcher),

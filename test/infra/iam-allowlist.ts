@@ -7,7 +7,7 @@
  */
 export interface AllowedGrant {
   /** The function's construct id in the stack. */
-  fn: 'Dispatcher' | 'ConfigApiFunction' | 'Notifier';
+  fn: 'Dispatcher' | 'ConfigApiFunction' | 'Notifier' | 'Events';
   grant: string;
   reason: string;
 }
@@ -58,6 +58,34 @@ export const IAM_ALLOWLIST: AllowedGrant[] = [
     grant: `${action} on alertsQueue`,
     reason: `${EVENT_SOURCE}: ${why}`,
   })),
+  // The events function's mapping on the SES events queue; it never changes a visibility itself (a
+  // failed record is reported, and the function dead-letters with a reason at EVENT_MAX_RECEIVES).
+  ...(
+    [
+      ['sqs:ReceiveMessage', 'it receives the batches.'],
+      ['sqs:DeleteMessage', 'it deletes the records the handler does not report as failed.'],
+      ['sqs:GetQueueAttributes', "it reads the queue's attributes when the mapping is created and scales."],
+      ['sqs:GetQueueUrl', 'CDK grants it with the others; read-only on the same queue.'],
+      [
+        'sqs:ChangeMessageVisibility',
+        'CDK grants it with the others; Lambda returns failed records with it.',
+      ],
+    ] as const
+  ).map(([action, why]) => ({
+    fn: 'Events' as const,
+    grant: `${action} on eventsQueue`,
+    reason: `${EVENT_SOURCE}: ${why}`,
+  })),
+  {
+    fn: 'Events',
+    grant: 'logs:CreateLogStream on logGroup:Events',
+    reason: "Lambda writes the function's output (logs, Powertools' EMF metrics) to its own log group.",
+  },
+  {
+    fn: 'Events',
+    grant: 'logs:PutLogEvents on logGroup:Events',
+    reason: "Lambda writes the function's output (logs, Powertools' EMF metrics) to its own log group.",
+  },
   ...(['Dispatcher', 'ConfigApiFunction', 'Notifier'] as const).flatMap((fn) => [
     ...['logs:CreateLogStream', 'logs:PutLogEvents'].map((action) => ({
       fn,

@@ -68,7 +68,16 @@ vi.mock('../../functions/notifier/handler', async (importOriginal) => {
   };
 });
 
-const FUNCTIONS = ['Dispatcher', 'ConfigApiFunction', 'Notifier'];
+vi.mock('../../functions/events/handler', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../functions/events/handler')>();
+  const { recordAwsCalls } = await import('../support/aws-calls');
+  const { within } = recordAwsCalls();
+  return {
+    handler: (...args: Parameters<typeof real.handler>) => within('Events', () => real.handler(...args)),
+  };
+});
+
+const FUNCTIONS = ['Dispatcher', 'ConfigApiFunction', 'Notifier', 'Events'];
 const recorder = recordAwsCalls();
 const dir = mkdtempSync(join(tmpdir(), 'tenant-mailer-iam-'));
 let stack: LocalStack;
@@ -98,6 +107,8 @@ beforeAll(async () => {
     [info.dlqUrl, 'deadLetterQueue'],
     [process.env.ALERTS_QUEUE_URL, 'alertsQueue'],
     [process.env.PLATFORM_WEBHOOK_SECRET_ARN, 'platformWebhookSecret'],
+    [info.eventsQueueUrl, 'eventsQueue'],
+    [info.eventsDlqUrl, 'eventsDeadLetterQueue'],
   ]);
   targetOf = (target) => targets.get(target);
   await exerciseFunctions(stack);
@@ -196,6 +207,16 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     for (const tenantId of ['lp-smtp', 'lp-platform', 'lp-hold', 'lp-alert', 'lp-alert-down']) {
       await producer.enqueue(mail(tenantId));
     }
+    // SES delivery events (docs/design.md §19): the mailbox simulator's bounce reaches the events
+    // function (timeline, suppression); an event it cannot use leaves for the events DLQ with a reason.
+    await producer.enqueue({
+      ...mail('lp-platform'),
+      to: 'bounce@simulator.amazonses.com',
+      idempotencyKey: 'lp-bounce',
+    });
+    await sqs.send(
+      new SendMessageCommand({ QueueUrl: info.eventsQueueUrl, MessageBody: 'not an SES event' }),
+    );
     // Refused by validation: dead-lettered with a reason (with a tenant: counted for its alert digest).
     await sqs.send(new SendMessageCommand({ QueueUrl: info.queueUrl, MessageBody: '{"v":1}' }));
     await sqs.send(
@@ -214,6 +235,9 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
     await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
     await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
+    await eventually('a bounce suppressed', 30_000, called('Events', 'dynamodb:PutItem'));
+    await eventually('a delivery event recorded', 30_000, called('Events', 'dynamodb:UpdateItem'));
+    await eventually('an unusable event dead-lettered', 30_000, called('Events', 'sqs:SendMessage'));
     await eventually(
       'the platform webhook secret read',
       30_000,
@@ -323,7 +347,9 @@ describe('least privilege', () => {
     for (const { s } of variants) {
       for (const fn of FUNCTIONS) {
         const kms = roleStatements(s, fn).filter((st) => actionsOf(st).some((a) => a.startsWith('kms:')));
-        expect(kms.length, fn).toBeGreaterThan(0);
+        // The events function handles no secret: no KMS grant at all.
+        if (fn === 'Events') expect(kms, fn).toEqual([]);
+        else expect(kms.length, fn).toBeGreaterThan(0);
         for (const st of kms) {
           expect([
             SMTP_PASSWORD_CONTEXT_CONDITIONS,

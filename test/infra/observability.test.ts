@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { METRICS } from '../../functions/dispatcher/metrics';
+import { EVENT_METRICS } from '../../functions/events/metrics';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from '../../infra/metrics';
 import { type CfnResourceJson, type Refs, refsOf, resourcesOf, type Synthesized, synthMailer } from './synth';
 
@@ -30,7 +31,8 @@ beforeAll(() => {
 
 describe('alarm topic', () => {
   it('is an SNS topic with TLS enforced and the email from context subscribed', () => {
-    s.template.resourceCountIs('AWS::SNS::Topic', 1);
+    // The alarm topic and the SES delivery events topic.
+    s.template.resourceCountIs('AWS::SNS::Topic', 2);
     s.template.hasResourceProperties('AWS::SNS::Subscription', {
       Protocol: 'email',
       Endpoint: 'ops@platform.example',
@@ -45,9 +47,9 @@ describe('alarm topic', () => {
     });
   });
 
-  it('receives ALARM and OK from all nine alarms (seven of the mail path, two of tenant alerts), which treat missing data as fine', () => {
+  it('receives ALARM and OK from all thirteen alarms (seven of the mail path, two of tenant alerts, four of delivery events), which treat missing data as fine', () => {
     const topic = { Ref: r.id(s.stack.observability.topic) };
-    expect(Object.keys(alarms)).toHaveLength(9);
+    expect(Object.keys(alarms)).toHaveLength(13);
     for (const a of Object.values(alarms)) {
       expect(a.Properties?.AlarmActions).toEqual([topic]);
       expect(a.Properties?.OKActions).toEqual([topic]);
@@ -145,10 +147,18 @@ describe('alarms', () => {
     }
   });
 
-  it('reads only metrics of the shared table, each with its exact dimension set', () => {
+  it("reads only the functions' own metrics, each with its exact dimension set", () => {
+    // The dispatcher's metrics and the events function's, each under its own service.
     const names = new Map<string, string[]>(
       Object.values(METRICS).map((m) => [m.name, ['service', ...m.dimensions].sort()]),
     );
+    const serviceOf = new Map<string, string>(
+      Object.values(METRICS).map((m) => [m.name, SERVICE_NAMES.dispatcher]),
+    );
+    for (const m of Object.values(EVENT_METRICS)) {
+      names.set(m.name, ['service', ...m.dimensions].sort());
+      serviceOf.set(m.name, SERVICE_NAMES.events);
+    }
     const ours = Object.values(alarms)
       .flatMap((a) => (a.Properties?.Metrics as MetricStatJson[] | undefined) ?? [])
       .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric] : []))
@@ -156,7 +166,7 @@ describe('alarms', () => {
     expect(ours.length).toBeGreaterThanOrEqual(3);
     for (const m of ours) {
       expect(names.get(m.MetricName)).toEqual(m.Dimensions.map((d) => d.Name).sort());
-      expect(m.Dimensions.find((d) => d.Name === 'service')?.Value).toBe(SERVICE_NAMES.dispatcher);
+      expect(m.Dimensions.find((d) => d.Name === 'service')?.Value).toBe(serviceOf.get(m.MetricName));
     }
   });
 });

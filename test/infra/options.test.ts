@@ -50,8 +50,9 @@ describe('context options', () => {
   });
 
   it('subscribes nobody when no alarm email is given', () => {
-    s.template.resourceCountIs('AWS::SNS::Topic', 1);
-    s.template.resourceCountIs('AWS::SNS::Subscription', 0);
+    // The SES delivery events topic has its queue subscribed, nothing else.
+    s.template.resourceCountIs('AWS::SNS::Subscription', 1);
+    s.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'sqs' });
   });
 
   it('applies the concurrency cap, throttling, audiences and settings from context', () => {

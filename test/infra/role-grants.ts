@@ -25,6 +25,8 @@ export function stackResources(s: Synthesized): StackResources {
     [arn(stack.mailQueue.queue.queueArn), 'queue'],
     [arn(stack.mailQueue.deadLetterQueue.queueArn), 'deadLetterQueue'],
     [arn(stack.alerts.queue.queueArn), 'alertsQueue'],
+    [arn(stack.events.queue.queueArn), 'eventsQueue'],
+    [arn(stack.events.deadLetterQueue.queueArn), 'eventsDeadLetterQueue'],
     [arn(stack.mail.configurationSetArn), 'sesConfigurationSet'],
     [arn(stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })), 'sesIdentity'],
     [arn(stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' })), 'sesTenant'],

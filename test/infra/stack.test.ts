@@ -144,7 +144,7 @@ describe('KMS key for SMTP passwords', () => {
 });
 
 describe('SQS queue and DLQ', () => {
-  it('encrypts every queue; the mail queue redrives after 50 receives, the alerts queue after 20', () => {
+  it('encrypts every queue; the mail queue redrives after 50 receives, the alerts queue after 20, the events queue after 10', () => {
     s.template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
       RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.mailQueue.deadLetterQueue), maxReceiveCount: 50 },
@@ -153,8 +153,12 @@ describe('SQS queue and DLQ', () => {
     s.template.hasResourceProperties('AWS::SQS::Queue', {
       RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.alerts.deadLetterQueue), maxReceiveCount: 20 },
     });
+    s.template.hasResourceProperties('AWS::SQS::Queue', {
+      RedrivePolicy: { deadLetterTargetArn: r.arnOf(s.stack.events.deadLetterQueue), maxReceiveCount: 10 },
+    });
+    // Mail, alerts and SES events, each with its DLQ.
     const queues = Object.values(resourcesOf(s.json, 'AWS::SQS::Queue'));
-    expect(queues).toHaveLength(4);
+    expect(queues).toHaveLength(6);
     for (const q of queues) expect(q.Properties?.SqsManagedSseEnabled).toBe(true);
   });
 

@@ -14,7 +14,9 @@ export type ResourceKind =
   | 'sesIdentity'
   | 'sesConfigurationSet'
   | 'sesTenant'
-  | 'platformWebhookSecret';
+  | 'platformWebhookSecret'
+  | 'eventsQueue'
+  | 'eventsDeadLetterQueue';
 
 /** One permission a call needs: an action on a resource, with the condition keys IAM evaluates. */
 export interface Permission {
