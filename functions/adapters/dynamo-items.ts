@@ -34,6 +34,11 @@ export function domainPk(name: string): string {
   return `DOMAIN#${name.toLowerCase()}`;
 }
 
+/** Partition key of a tenant's sending-limit counters (one item per window, sort key the window). */
+export function limitPk(tenantId: string): string {
+  return `LIMIT#${tenantId}`;
+}
+
 /** Partition key of one rate-limit window. */
 export function ratePk(key: string, windowStartSeconds: number): string {
   return `RATE#${key}#${windowStartSeconds}`;

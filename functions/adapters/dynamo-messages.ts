@@ -11,6 +11,7 @@ import {
   deliveryToItem,
   type Item,
   isExpired,
+  limitPk,
   ratePk,
   tenantPk,
 } from './dynamo-items';
@@ -114,6 +115,41 @@ async function hitRateLimit(
   );
 }
 
+/**
+ * Reserves up to `want` in a sending-limit window: one conditional ADD that keeps the counter at or
+ * under `max`; when it would pass, a consistent read of what is left and one more ADD of that (a few
+ * rounds under contention). Never more than `max` in total, whatever the number of containers.
+ */
+async function reserveLimit(
+  t: DynamoStoreOptions,
+  tenantId: string,
+  window: string,
+  want: number,
+  max: number,
+  expiresAtSeconds: number,
+): Promise<number> {
+  const Key = { pk: limitPk(tenantId), sk: window };
+  let ask = Math.min(want, max);
+  for (let round = 0; round < 4 && ask > 0; round += 1) {
+    const added = await conditionHeld(() =>
+      t.doc.send(
+        new UpdateCommand({
+          TableName: t.tableName,
+          Key,
+          UpdateExpression: 'SET #exp = :exp ADD #count :ask',
+          ConditionExpression: 'attribute_not_exists(#count) OR #count <= :room',
+          ExpressionAttributeNames: { '#count': 'count', '#exp': 'expiresAt' },
+          ExpressionAttributeValues: { ':ask': ask, ':room': max - ask, ':exp': expiresAtSeconds },
+        }),
+      ),
+    );
+    if (added) return ask;
+    const out = await t.doc.send(new GetCommand({ TableName: t.tableName, Key, ConsistentRead: true }));
+    ask = Math.min(want, max - Number(out.Item?.count ?? 0));
+  }
+  return 0;
+}
+
 /** Builds the message half of the DynamoDB store over an injected document client. */
 export function createMessageStore(table: DynamoStoreOptions): MessageStore {
   return {
@@ -125,5 +161,7 @@ export function createMessageStore(table: DynamoStoreOptions): MessageStore {
     listDeliveries: (tenantId, page) => listDeliveries(table, tenantId, page),
     getDeliveryByMessageId: (tenantId, messageId) => getDeliveryByMessageId(table, tenantId, messageId),
     hitRateLimit: (key, limit, windowSeconds) => hitRateLimit(table, key, limit, windowSeconds),
+    reserveLimit: (tenantId, window, want, max, expiresAtSeconds) =>
+      reserveLimit(table, tenantId, window, want, max, expiresAtSeconds),
   };
 }

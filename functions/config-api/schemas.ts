@@ -194,11 +194,18 @@ export const deliveryViewSchema = z.strictObject({
   route: z.enum(['smtp', 'domain', 'platform', 'split']).nullable(),
   fallbackReason: z
     .union([
-      z.enum(['no-config', 'unhealthy', 'domain-unverified', 'kms-unavailable', 'ses-paused']),
+      z.enum([
+        'no-config',
+        'unhealthy',
+        'domain-unverified',
+        'rate-limited',
+        'kms-unavailable',
+        'ses-paused',
+      ]),
       failureClass,
     ])
     .nullable(),
-  status: z.enum(['sent', 'partial', 'rejected', 'suppressed', 'held', 'retrying', 'dead']),
+  status: z.enum(['sent', 'partial', 'rejected', 'suppressed', 'held', 'delayed', 'retrying', 'dead']),
   accepted: z.array(z.string()),
   rejected: z.array(
     z.strictObject({

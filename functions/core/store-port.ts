@@ -160,6 +160,18 @@ export interface MessageStore {
   getDeliveryByMessageId(tenantId: string, messageId: string): Promise<DeliveryRecord | null>;
   /** Counts one hit in the current fixed window of `key`; false (refused) once `limit` hits were counted. */
   hitRateLimit(key: string, limit: number, windowSeconds: number): Promise<boolean>;
+  /**
+   * Adds up to `want` to the tenant's sending-limit counter of `window` (docs/design.md §21) without
+   * taking it past `max`, and answers how much it added (0 when the window is full). The counter is
+   * shared by every container; it expires after `expiresAtSeconds` (epoch seconds).
+   */
+  reserveLimit(
+    tenantId: string,
+    window: string,
+    want: number,
+    max: number,
+    expiresAtSeconds: number,
+  ): Promise<number>;
 }
 
 /** The whole store (one DynamoDB table in production). */

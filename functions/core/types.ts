@@ -65,8 +65,24 @@ export type Route = 'smtp' | 'domain' | 'platform' | 'split';
  * password in time (throttled, failing, unreachable). The breaker never hears of it.
  */
 export type PlatformFault = 'kms-unavailable' | 'ses-paused';
-export type FallbackReason = 'no-config' | 'unhealthy' | 'domain-unverified' | PlatformFault | FailureClass;
-export type DeliveryStatus = 'sent' | 'partial' | 'rejected' | 'suppressed' | 'held' | 'retrying' | 'dead';
+/** `rate-limited`: the tenant's sending limit (docs/design.md §21) kept its own path from being used. */
+export type FallbackReason =
+  | 'no-config'
+  | 'unhealthy'
+  | 'domain-unverified'
+  | 'rate-limited'
+  | PlatformFault
+  | FailureClass;
+/** `delayed`: over the tenant's perMinute limit, waiting for a later minute (not an attempt). */
+export type DeliveryStatus =
+  | 'sent'
+  | 'partial'
+  | 'rejected'
+  | 'suppressed'
+  | 'held'
+  | 'delayed'
+  | 'retrying'
+  | 'dead';
 
 /** Statuses after which a message is never sent again. */
 export const FINAL_STATUSES: readonly DeliveryStatus[] = [

@@ -1,3 +1,4 @@
+import type { LimitAllowance } from '../core/limits';
 import type { FailureClass, PlatformFault } from '../core/types';
 
 /**
@@ -11,8 +12,32 @@ export class BatchState<TTenant> {
   private readonly chains = new Map<string, Promise<unknown>>();
   private readonly failures = new Map<string, FailureClass | PlatformFault>();
   private readonly probes = new Map<string, Promise<boolean>>();
+  private readonly allowances = new Map<string, Promise<LimitAllowance>>();
 
-  constructor(private readonly load: (tenantId: string) => Promise<TTenant>) {}
+  constructor(
+    private readonly load: (tenantId: string) => Promise<TTenant>,
+    /** The batch's valid messages and their recipients, per tenant (what a limit reservation asks for). */
+    private readonly demand: ReadonlyMap<string, { messages: number; recipients: number }> = new Map(),
+  ) {}
+
+  /** What this batch holds for the tenant: its valid messages and their recipients. */
+  demandOf(tenantId: string): { messages: number; recipients: number } {
+    return this.demand.get(tenantId) ?? { messages: 0, recipients: 0 };
+  }
+
+  /**
+   * The tenant's sending-limit grant for this batch, reserved once (a failed reservation is retried by
+   * the next message).
+   */
+  allowance(tenantId: string, reserve: () => Promise<LimitAllowance>): Promise<LimitAllowance> {
+    let pending = this.allowances.get(tenantId);
+    if (!pending) {
+      pending = reserve();
+      pending.catch(() => this.allowances.delete(tenantId));
+      this.allowances.set(tenantId, pending);
+    }
+    return pending;
+  }
 
   /** The tenant's data, loaded at most once per batch (a failed load is retried by the next caller). */
   tenant(tenantId: string): Promise<TTenant> {

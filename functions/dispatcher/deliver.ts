@@ -8,12 +8,14 @@ import {
   tenantFrom,
 } from '../core/fallback';
 import { dispatchHeaders } from '../core/headers';
+import { limitWindows, secondsUntil, waitedTooLong } from '../core/limits';
 import type { QueueMessage } from '../core/message';
 import type { SesFailure, SesSendResult } from '../core/ports';
 import { decideRoute, fallbackAfterFailure, type RouteDecision } from '../core/route';
 import type { FallbackReason, RecipientRefusal, Route, SenderConfig, SmtpSettings } from '../core/types';
 import type { BatchState } from './batch-state';
 import { reportHealth } from './health-report';
+import { limitVerdict } from './limits-step';
 import { BOOKKEEPING_MS, type DispatcherDeps, type TenantView } from './ports';
 import { allOf, isEmpty, type Recipients } from './recipients';
 import { tryTenantSmtp } from './tenant-path';
@@ -29,6 +31,8 @@ export interface DeliverInput {
   deadline: number;
   /** The message's idempotency key: its Message-ID is derived from it, the same on every attempt. */
   key: string;
+  /** Epoch ms the queue first had the message (SQS SentTimestamp): how long it has waited. */
+  firstSeenMs: number;
 }
 
 /** One attempt's result. `unsent` non-empty means the attempt did not finish the message. */
@@ -43,6 +47,10 @@ export interface DeliverResult {
   hold?: FallbackReason;
   /** The tenant path had no time left for DATA's reply: nothing sent, for the next invocation. */
   later?: string;
+  /** Over the tenant's perMinute limit: nothing sent, visible again after these seconds (status delayed). */
+  delayed?: number;
+  /** With `hold`: when the reason is over (a sending-limit window's end), in seconds. */
+  retryInSeconds?: number;
   /** Why `unsent` is left (an SES failure); for the retry record and the DLQ detail. */
   lastError?: string;
   possibleDuplicate: boolean;
@@ -133,6 +141,8 @@ async function viaTenantSmtp(send: Send, config: SmtpConfig): Promise<DeliverRes
   const none = nothingSent(input.owed);
   const own = composeTenantSender(config, input.message);
   if (!own) return viaPlatform(send, none, input.owed, 'config-invalid');
+  const verdict = await limitVerdict(deps, input, config);
+  if (verdict !== 'ok') return overLimit(send, none, config, verdict);
   const raw = (await mimeFor(send, own)).raw;
   const attempt = await tryTenantSmtp(deps, {
     tenantId: input.tenantId,
@@ -164,6 +174,30 @@ async function viaTenantSmtp(send: Send, config: SmtpConfig): Promise<DeliverRes
   if (after.action === 'hold') return { ...tried, hold: after.reason };
   if (after.action === 'final') return tried;
   return viaPlatform(send, tried, attempt.unsent, after.reason);
+}
+
+/**
+ * The tenant's own path is over a sending limit (docs/design.md §21): over perMinute the message waits
+ * for the next minute (delayed, not an attempt) until it has waited RATE_LIMIT_MAX_WAIT_MS; over
+ * perDay, or after that wait, it leaves by the platform (`rate-limited`), or is held until the window
+ * ends under the `hold` policy.
+ */
+async function overLimit(
+  send: Send,
+  none: DeliverResult,
+  config: SmtpConfig,
+  verdict: 'minute' | 'day',
+): Promise<DeliverResult> {
+  const { deps, input } = send;
+  const now = deps.clock.now();
+  const windows = limitWindows(now);
+  const nextMinute = secondsUntil(windows.minuteEndsAt, now);
+  if (verdict === 'minute' && !waitedTooLong(input.firstSeenMs, now)) return { ...none, delayed: nextMinute };
+  if (config.fallback === 'hold') {
+    const retryInSeconds = verdict === 'day' ? secondsUntil(windows.dayEndsAt, now) : nextMinute;
+    return { ...none, hold: 'rate-limited', retryInSeconds };
+  }
+  return viaPlatform(send, none, input.owed, 'rate-limited');
 }
 
 /** The platform sender through SES for `owed`, after what `before` did (a split when the tenant took some). */

@@ -46,7 +46,8 @@ export function deliveryRecord(
 ): DeliveryRecord {
   const accepted = [...(o.previous?.accepted ?? []), ...result.tenantAccepted, ...result.platformAccepted];
   const rejected = [...(o.previous?.rejected ?? []), ...result.finalRefusals];
-  const heldAttempts = (o.previous?.heldAttempts ?? 0) + (status === 'held' ? 1 : 0);
+  // Held and delayed attempts sent nothing and are not the tenant's failure: exempt from MAX_ATTEMPTS.
+  const heldAttempts = (o.previous?.heldAttempts ?? 0) + (status === 'held' || status === 'delayed' ? 1 : 0);
   const suppressed = [...new Set([...(o.previous?.suppressed ?? []), ...o.suppressed])];
   return {
     id: o.deliveryId,

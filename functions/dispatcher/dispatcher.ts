@@ -5,6 +5,7 @@ import { initialHealth } from '../core/types';
 import { BatchState } from './batch-state';
 import type { DispatcherDeps, TenantView } from './ports';
 import { deadLetter, processMessage, RetryLaterError } from './process-message';
+import { allOf, owedRecipients } from './recipients';
 import { batchSuppressionLookup } from './suppression-step';
 
 export type DispatchHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -19,15 +20,16 @@ export function createDispatcher(deps: DispatcherDeps): DispatchHandler {
     // One processor per invocation: it keeps per-batch state, and a local poller may overlap batches.
     const processor = new BatchProcessor(EventType.SQS);
     const deadline = deps.clock.now() + context.getRemainingTimeInMillis();
+    const parsedRecords = new Map(event.Records.map((r) => [r.messageId, parseQueueMessage(r.body)]));
     const batch = new BatchState<TenantView>(async (tenantId) => {
       const { config, health } = await deps.store.loadTenant(tenantId);
       const version = config?.version ?? 0;
       return { config, health: health && health.configVersion === version ? health : initialHealth(version) };
-    });
+    }, demandOf(parsedRecords.values()));
     const suppressed = batchSuppressionLookup(deps, event.Records);
 
     const recordHandler = async (record: SQSRecord): Promise<void> => {
-      const parsed = parseQueueMessage(record.body);
+      const parsed = parsedRecords.get(record.messageId) ?? parseQueueMessage(record.body);
       if (!parsed.ok) {
         // Never retried: a bad message cannot get better. Verbatim to the DLQ, reported done.
         await deadLetter(deps, { record }, 'validation', parsed.detail, parsed.tenantId);
@@ -53,4 +55,17 @@ export function createDispatcher(deps: DispatcherDeps): DispatchHandler {
       if (deps.metrics.hasStoredMetrics()) deps.metrics.publishStoredMetrics();
     }
   };
+}
+
+/** Per tenant, the batch's valid messages and their recipients (a sending-limit reservation's ask). */
+function demandOf(parsed: Iterable<ReturnType<typeof parseQueueMessage>>) {
+  const demand = new Map<string, { messages: number; recipients: number }>();
+  for (const p of parsed) {
+    if (!p.ok) continue;
+    const d = demand.get(p.message.tenantId) ?? { messages: 0, recipients: 0 };
+    d.messages += 1;
+    d.recipients += allOf(owedRecipients(p.message)).length;
+    demand.set(p.message.tenantId, d);
+  }
+  return demand;
 }

@@ -71,6 +71,13 @@ export const METRICS = {
     dimensions: [],
     description: 'A receive of a hold-policy message left queued because its tenant path failed.',
   },
+  delayed: {
+    name: 'Delayed',
+    unit: 'Count',
+    dimensions: [],
+    description:
+      'A receive left queued for the next minute: the tenant was over its perMinute sending limit.',
+  },
   breakerOpened: {
     name: 'BreakerOpened',
     unit: 'Count',

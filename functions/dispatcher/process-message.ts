@@ -90,7 +90,16 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
     result =
       isEmpty(owed.owed) && suppressed.length > 0
         ? nothingSent(owed.owed)
-        : await deliver(deps, { tenantId, message, view, batch: job.batch, owed: owed.owed, deadline, key });
+        : await deliver(deps, {
+            tenantId,
+            message,
+            view,
+            batch: job.batch,
+            owed: owed.owed,
+            deadline,
+            key,
+            firstSeenMs: firstSeen(job, started),
+          });
   } catch (err) {
     await deps.store.releaseMessage(tenantId, key, deadline).catch(() => false);
     throw err;
@@ -118,6 +127,7 @@ export async function processMessage(deps: DispatcherDeps, job: MessageJob): Pro
   await suppressRefused(deps, tenantId, key, result.finalRefusals);
 
   if (result.later !== undefined) return later(deps, job, result, outcome);
+  if (result.delayed !== undefined) return delayed(deps, job, result, outcome, result.delayed);
   if (result.hold) return hold(deps, job, result, outcome);
   if (!isEmpty(result.unsent)) return retryOrGiveUp(deps, job, result, outcome);
 
@@ -230,8 +240,7 @@ async function retryOrGiveUp(deps: DispatcherDeps, job: MessageJob, result: Deli
 /** Fallback policy `hold`: the message waits for the tenant path, exempt from MAX_ATTEMPTS, until it expires. */
 async function hold(deps: DispatcherDeps, job: MessageJob, result: DeliverResult, o: Outcome) {
   const now = deps.clock.now();
-  const sent = Number(job.record.attributes.SentTimestamp);
-  const sentMs = Number.isFinite(sent) ? sent : now;
+  const sentMs = firstSeen(job, now);
   if (holdExpired(sentMs, now, deps.holdMaxAgeSeconds)) {
     const detail = `held longer than ${deps.holdMaxAgeSeconds} s (last reason: ${result.hold})`;
     const dead = deliveryRecord(deps, job.message, result, o, 'dead', detail);
@@ -239,13 +248,16 @@ async function hold(deps: DispatcherDeps, job: MessageJob, result: DeliverResult
     await recordFinal(deps, o, dead);
     return;
   }
-  const seconds = holdVisibilitySeconds({
-    health: o.view.health,
-    now,
-    attempt: o.attempts,
-    sentTimestampMs: sentMs,
-    holdMaxAgeSeconds: deps.holdMaxAgeSeconds,
-  });
+  // A sending limit's hold lasts until its window ends; any other until the tenant path may work again.
+  const seconds =
+    result.retryInSeconds ??
+    holdVisibilitySeconds({
+      health: o.view.health,
+      now,
+      attempt: o.attempts,
+      sentTimestampMs: sentMs,
+      holdMaxAgeSeconds: deps.holdMaxAgeSeconds,
+    });
   await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'held'));
   emit(deps.metrics, 'held', 1);
   await leaveQueued(deps, job, o, seconds);
@@ -261,6 +273,33 @@ async function later(deps: DispatcherDeps, job: MessageJob, result: DeliverResul
   await recordPending(deps, o, deliveryRecord(deps, job.message, result, o, 'held', result.later));
   await leaveQueued(deps, job, o, 0);
   throw new RetryLaterError(`left for the next invocation: ${result.later}`);
+}
+
+/**
+ * Over the tenant's perMinute limit (docs/design.md §21): nothing sent, not an attempt (recorded as
+ * `delayed`, exempt from MAX_ATTEMPTS like held), visible again when the next minute window opens.
+ */
+async function delayed(
+  deps: DispatcherDeps,
+  job: MessageJob,
+  result: DeliverResult,
+  o: Outcome,
+  seconds: number,
+) {
+  await recordPending(
+    deps,
+    o,
+    deliveryRecord(deps, job.message, result, o, 'delayed', 'over the perMinute limit'),
+  );
+  emit(deps.metrics, 'delayed', 1);
+  await leaveQueued(deps, job, o, seconds);
+  throw new RetryLaterError(`over the tenant's perMinute limit; next try in ${seconds} s`);
+}
+
+/** Epoch ms the queue first had the message (SQS SentTimestamp; `fallback` when absent). */
+function firstSeen(job: MessageJob, fallback: number): number {
+  const sent = Number(job.record.attributes.SentTimestamp);
+  return Number.isFinite(sent) ? sent : fallback;
 }
 
 /** Releases the lease and sets the visibility; either may fail without keeping the other from happening. */

@@ -16,6 +16,7 @@ import { createSesDomains } from '../../functions/adapters/ses-domains';
 import { createSesSender } from '../../functions/adapters/ses-sender';
 import { withSesTenants } from '../../functions/adapters/ses-tenant-sender';
 import { createTenantSmtpSender } from '../../functions/adapters/tenant-smtp';
+import type { SendingLimits } from '../../functions/core/oauth2';
 import type {
   DeliveryRecord,
   PasswordCipher,
@@ -80,6 +81,8 @@ export interface DispatcherFixture {
       password?: string;
       /** Stored as is instead of the tenant's own encryption of `password`. */
       passwordCiphertext?: string;
+      /** The tenant's sending limits (docs/design.md §21). */
+      limits?: SendingLimits;
     },
   ): Promise<SenderConfig>;
   domainTenant(tenantId: string, domain: string): Promise<SenderConfig>;
@@ -242,7 +245,7 @@ export async function startDispatcherFixture(
     },
     newContainer: (overrides) => createDispatcher(buildDeps(overrides)),
     async smtpTenant(tenantId, port, extra = {}) {
-      const { security, password, passwordCiphertext, ...rest } = extra;
+      const { security, password, passwordCiphertext, limits, ...rest } = extra;
       return putConfig({
         tenantId,
         mode: 'smtp',
@@ -256,6 +259,7 @@ export async function startDispatcherFixture(
             passwordCiphertext ?? (await cipher.encryptPassword(tenantId, password ?? TEST_PASSWORD)),
           fromAddress: `notifications@${tenantId}.test`,
           fromName: tenantId.toUpperCase(),
+          ...(limits && { limits }),
         },
         version: 0,
         updatedAt: new Date(clock.now()).toISOString(),
