@@ -145,7 +145,12 @@ export const mime: MimeBuilder = buildMime;
  */
 export function alertAdaptersFrom(settings: Settings, clock: Clock): AlertAdapters | undefined {
   if (settings.alertsQueueUrl === undefined) return undefined;
+  // With the stack's SES account named, alert emails about a tenant go through its SES tenant too.
+  const domains = domainAdaptersFrom(settings);
   return createAlertAdapters({
+    ...(domains && {
+      tenantSes: (inner: SesSender) => withSesTenants({ inner, store: domains.store, ses: domains.ses, clock }),
+    }),
     doc: documentClient(),
     tableName: settings.tableName,
     kms: new KMSClient({}),

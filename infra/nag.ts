@@ -82,6 +82,13 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
         'the grant is limited to that prefix in this account and region.',
     },
     {
+      scope: stack.alerts.notifier.role ?? stack.alerts.notifier,
+      id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:tenant/tm-*]',
+      reason:
+        "An alert email may be a tenant's first SES send (a hold-policy tenant never falls back), so the " +
+        'notifier makes its SES tenant (tm-<tenantId>) on first need like the dispatcher; limited to that prefix.',
+    },
+    {
       scope: stack.dispatcher.role ?? stack.dispatcher,
       id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:tenant/tm-*]',
       reason:

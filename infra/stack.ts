@@ -179,6 +179,9 @@ export class TenantMailerStack extends Stack {
       alarmTopic: this.observability.topic,
       network: this.egress?.network,
     });
+    // Alert emails about a tenant go through its SES tenant, made on first need (docs/design.md §20).
+    for (const [name, value] of Object.entries(sesAccount)) this.alerts.notifier.addEnvironment(name, value);
+    this.mail.grantSesTenants(this.alerts.notifier);
 
     this.events = new DeliveryEvents(this, 'DeliveryEvents', {
       config,

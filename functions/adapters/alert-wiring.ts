@@ -2,7 +2,7 @@ import type { KMSClient } from '@aws-sdk/client-kms';
 import type { SESv2Client } from '@aws-sdk/client-sesv2';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { PlatformSender } from '../core/fallback';
-import type { AlertDelivery, NotifyStore, SecretCipher, WebhookPoster } from '../core/ports';
+import type { AlertDelivery, NotifyStore, SecretCipher, SesSender, WebhookPoster } from '../core/ports';
 import type { Clock } from '../core/types';
 import { createAlertDelivery } from './alert-delivery';
 import { createNotifyStore } from './dynamo-notify';
@@ -33,15 +33,18 @@ export function createAlertAdapters(input: {
   allowPrivate: boolean;
   clock: Clock;
   platform: PlatformSender;
+  /** Wraps the SES sender: the tenant's SES tenant on every alert email about it (docs/design.md §20). */
+  tenantSes?: (inner: SesSender) => SesSender;
 }): AlertAdapters {
   const { clock } = input;
   const guard = createNetworkGuard({ allowPrivate: input.allowPrivate, ports: WEBHOOK_PORTS });
   const secrets = createSecretCipher({ kms: input.kms, keyId: input.keyId, purpose: WEBHOOK_SECRET_PURPOSE });
   const webhook = createWebhookPoster({ guard, clock, allowInsecure: input.allowPrivate });
-  const ses = createSesSender({
+  const plain = createSesSender({
     ses: input.ses,
     ...(input.configurationSet !== undefined && { configurationSet: input.configurationSet }),
   });
+  const ses = input.tenantSes ? input.tenantSes(plain) : plain;
   return {
     store: createNotifyStore({ doc: input.doc, tableName: input.tableName, clock }),
     secrets,

@@ -49,7 +49,7 @@ describe('tenant alerts', () => {
     );
   });
 
-  it('let the notifier read and log in the table, mail through SES and back off on its own queue only', () => {
+  it("let the notifier read and log in the table, mail through SES (making the tenant's SES tenant) and back off on its own queue only", () => {
     // Assess
     const statements = statementsOfRole(s.json, r.roleOf(s.stack.alerts.notifier));
     const actions = statements.flatMap(actionsOf).filter((a) => !a.startsWith('logs:'));
@@ -61,6 +61,8 @@ describe('tenant alerts', () => {
         'kms:Decrypt',
         'ses:SendEmail',
         'ses:SendRawEmail',
+        'ses:CreateTenant',
+        'ses:CreateTenantResourceAssociation',
         'sqs:ChangeMessageVisibility',
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',
@@ -71,6 +73,10 @@ describe('tenant alerts', () => {
     expect(allowing(statements, 'sqs:ChangeMessageVisibility').map((st) => st.Resource)).toEqual([
       r.arnOf(s.stack.alerts.queue),
     ]);
+    expect(JSON.stringify(allowing(statements, 'ses:CreateTenant').map((st) => st.Resource))).toContain(
+      'tenant/tm-*',
+    );
+    expect(environmentOf(s.json, r.id(s.stack.alerts.notifier)).SES_ARN_PREFIX).toBeDefined();
   });
 
   it('alarm on a failed delivery and on anything in the alerts DLQ', () => {

@@ -183,10 +183,18 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
       mode: 'smtp',
       smtp: { ...smtp, password: 'an-outdated-password', fromAddress: 'mail@lp-alert-down.example' },
     }),
+    // lp-alert-hold never falls back (hold policy): the alert email is its first SES send, so the
+    // notifier makes its SES tenant.
+    await api('PUT', '/tenants/lp-alert-hold/notifications', { emails: ['ops@lp-alert-hold.example'] }),
+    await api('PUT', '/tenants/lp-alert-hold/sender', {
+      mode: 'smtp',
+      fallback: 'hold',
+      smtp: { ...smtp, password: 'an-outdated-password', fromAddress: 'mail@lp-alert-hold.example' },
+    }),
     await api('PUT', '/tenants/lp-gone/notifications', { emails: ['ops@lp-gone.example'] }),
     await api('DELETE', '/tenants/lp-gone/notifications'),
   ];
-  expect(alertAnswers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 204]);
+  expect(alertAnswers.map((a) => a.status)).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 204]);
 
   const sqs = new SQSClient({
     endpoint: info.endpoints.sqs,
@@ -204,7 +212,14 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
       text: 'A run of the function for the IAM comparison.',
       idempotencyKey: `lp-${tenantId}`,
     });
-    for (const tenantId of ['lp-smtp', 'lp-platform', 'lp-hold', 'lp-alert', 'lp-alert-down']) {
+    for (const tenantId of [
+      'lp-smtp',
+      'lp-platform',
+      'lp-hold',
+      'lp-alert',
+      'lp-alert-down',
+      'lp-alert-hold',
+    ]) {
       await producer.enqueue(mail(tenantId));
     }
     // SES delivery events (docs/design.md §19): the mailbox simulator's bounce reaches the events
@@ -235,6 +250,7 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
     await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
     await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
+    await eventually('an SES tenant made for an alert', 30_000, called('Notifier', 'sesv2:CreateTenant'));
     await eventually('a bounce suppressed', 30_000, called('Events', 'dynamodb:PutItem'));
     await eventually('a delivery event recorded', 30_000, called('Events', 'dynamodb:UpdateItem'));
     await eventually('an unusable event dead-lettered', 30_000, called('Events', 'sqs:SendMessage'));

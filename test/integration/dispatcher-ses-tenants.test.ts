@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DispatcherFixture, mail, useDispatcherFixture } from '../support/dispatcher';
+import { createAlertAdapters } from '../../functions/adapters/alert-wiring';
+import { createDomainStore } from '../../functions/adapters/dynamo-domains';
+import { createSesDomains } from '../../functions/adapters/ses-domains';
+import { withSesTenants } from '../../functions/adapters/ses-tenant-sender';
+import { SES_STAND_IN_ACCOUNT } from '../../infra/local/ses-stand-in';
+import { type DispatcherFixture, mail, PLATFORM, useDispatcherFixture } from '../support/dispatcher';
 
 // The dispatcher over the SES v2 stand-in: every send in the tenant's SES tenant (docs/design.md §20).
 let f: DispatcherFixture;
@@ -53,5 +58,45 @@ describe('dispatcher: SES tenants', () => {
     expect(await f.dlqMessages()).toEqual([]);
     expect(resumed.batchItemFailures).toEqual([]);
     expect(after).toMatchObject({ status: 'sent', route: 'platform' });
+  });
+
+  it('sends an alert email about a tenant through that tenant’s SES tenant, made on first need', async () => {
+    // Prepare: the notifier's adapters as the wiring builds them with the stack's SES account named.
+    const { delivery } = createAlertAdapters({
+      doc: f.dynamo.doc,
+      tableName: f.dynamo.tableName,
+      kms: f.kms.client,
+      keyId: f.kms.keyId,
+      ses: f.ses.client,
+      configurationSet: undefined,
+      allowPrivate: true,
+      clock: f.clock,
+      platform: PLATFORM,
+      tenantSes: (inner) =>
+        withSesTenants({
+          inner,
+          store: createDomainStore({ doc: f.dynamo.doc, tableName: f.dynamo.tableName }),
+          ses: createSesDomains({
+            ses: f.ses.client,
+            arnPrefix: `arn:aws:ses:us-east-1:${SES_STAND_IN_ACCOUNT}:`,
+            platformIdentity: PLATFORM.address.split('@')[1] ?? '',
+          }),
+          clock: f.clock,
+        }),
+    });
+    const event = {
+      id: 'evt_alertco000000000001',
+      type: 'test' as const,
+      tenantId: 'alertco',
+      createdAt: new Date(f.clock.now()).toISOString(),
+      data: {},
+    };
+
+    // Act
+    const result = await delivery.email(['ops@alertco.example'], event);
+
+    // Assess: the stand-in refuses a TenantName whose resources are not associated, as SES does.
+    expect(result).toMatchObject({ channel: 'email', ok: true });
+    expect(f.sesRequests.map((r) => r.TenantName)).toEqual(['tm-alertco']);
   });
 });
