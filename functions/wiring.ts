@@ -149,7 +149,8 @@ export function alertAdaptersFrom(settings: Settings, clock: Clock): AlertAdapte
   const domains = domainAdaptersFrom(settings);
   return createAlertAdapters({
     ...(domains && {
-      tenantSes: (inner: SesSender) => withSesTenants({ inner, store: domains.store, ses: domains.ses, clock }),
+      tenantSes: (inner: SesSender) =>
+        withSesTenants({ inner, store: domains.store, ses: domains.ses, clock }),
     }),
     doc: documentClient(),
     tableName: settings.tableName,

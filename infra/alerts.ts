@@ -116,6 +116,10 @@ export class TenantAlerts extends Construct {
     );
     // The alert routes: the webhook secret encrypted on PUT, decrypted for the test route, which also mails.
     props.configFunction.addEnvironment('ALERTS_QUEUE_URL', this.queue.queueUrl);
+    // A domain refresh that records verified / failed queues domain.verified / domain.failed.
+    props.configFunction.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.queue.queueArn] }),
+    );
     this.grantWebhookSecret(props.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
     props.mail.grantSend(props.configFunction);
 

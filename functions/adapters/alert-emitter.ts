@@ -91,6 +91,12 @@ export function createAlertEmitter(options: AlertEmitterOptions): AlertEmitter {
         logger.info('alert queued', { tenantId, transition });
       }),
 
+    domainChanged: ({ tenantId, ...data }) =>
+      guarded(`domain.${data.status}`, tenantId, async () => {
+        await send(event(tenantId, `domain.${data.status}`, data));
+        logger.info('alert queued', { tenantId, domain: data.domain, status: data.status });
+      }),
+
     deadLettered: ({ tenantId, reason, messageId }) =>
       guarded('dead-lettered', tenantId, async () => {
         const now = clock.now();

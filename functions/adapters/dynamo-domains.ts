@@ -65,14 +65,19 @@ export function createDomainStore(options: { doc: DynamoDBDocumentClient; tableN
       );
     },
 
-    updateClaim(claim) {
+    updateClaim(claim, fromStatus) {
       return conditionHeld(() =>
         doc.send(
           new PutCommand({
             TableName,
             Item: itemOf(claim),
-            ConditionExpression: 'tenantId = :t AND createdAt = :c',
-            ExpressionAttributeValues: { ':t': claim.tenantId, ':c': claim.createdAt },
+            ConditionExpression: `tenantId = :t AND createdAt = :c${fromStatus ? ' AND #s = :s' : ''}`,
+            ExpressionAttributeValues: {
+              ':t': claim.tenantId,
+              ':c': claim.createdAt,
+              ...(fromStatus && { ':s': fromStatus }),
+            },
+            ...(fromStatus && { ExpressionAttributeNames: { '#s': 'status' } }),
           }),
         ),
       );

@@ -1,5 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2WithJWTAuthorizer, Context } from 'aws-lambda';
+import type { AlertEmitter } from '../core/alerts';
 import type {
   AlertDelivery,
   DomainStore,
@@ -38,6 +39,8 @@ export interface DomainsApiDeps {
   region: string;
   /** How long a pending claim holds its name (default 72 h). */
   pendingHoldMs?: number;
+  /** Tells the tenant (domain.verified / domain.failed, docs/design.md §18) when a refresh records a change. */
+  alerts?: Pick<AlertEmitter, 'domainChanged'>;
 }
 
 /** The store operations the config API uses. */

@@ -86,7 +86,19 @@ async function refreshed(domains: DomainsApiDeps, claim: DomainClaim, nowMs: num
   };
   if (next.status === 'verified') next.verifiedAt = claim.verifiedAt ?? iso(nowMs);
   const changed = (['status', 'dkim', 'mailFrom'] as const).some((k) => next[k] !== claim[k]);
-  if (changed) await domains.store.updateClaim(next);
+  if (!changed) return next;
+  const settled = next.status !== claim.status && (next.status === 'verified' || next.status === 'failed');
+  // Conditional on the status read: of two racing refreshes, the one that records the change tells.
+  const recorded = await domains.store.updateClaim(next, claim.status);
+  if (recorded && settled) {
+    await domains.alerts?.domainChanged({
+      tenantId: claim.tenantId,
+      domain: claim.name,
+      status: next.status as 'verified' | 'failed',
+      dkim: next.dkim,
+      mailFrom: next.mailFrom,
+    });
+  }
   return next;
 }
 

@@ -4,6 +4,7 @@ import { systemClock } from '../core/types';
 import { loadSettings } from '../settings';
 import {
   alertAdaptersFrom,
+  alertEmitterFrom,
   cipherFrom,
   domainAdaptersFrom,
   guardFrom,
@@ -27,11 +28,13 @@ function buildApi(): ConfigApiHandler {
   const cipher = cipherFrom(settings, clock);
   const alerts = alertAdaptersFrom(settings, clock);
   const domains = domainAdaptersFrom(settings);
+  // domain.verified / domain.failed leave through the alerts queue, like the dispatcher's events.
+  const emitter = alertEmitterFrom(settings, { clock, logger });
   return createConfigApi({
     // Tenant alert routes (docs/design.md §18); deployed together with the alerts queue.
     ...(alerts && { alerts }),
     // Domain routes (docs/design.md §20); on when the stack names its SES account (SES_ARN_PREFIX).
-    ...(domains && { domains }),
+    ...(domains && { domains: { ...domains, ...(emitter && { alerts: emitter }) } }),
     store: storeFrom(settings, clock),
     suppressions: suppressionsFrom(settings, clock),
     cipher,

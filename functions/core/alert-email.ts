@@ -3,6 +3,7 @@ import {
   type AlertEvent,
   adviceFor,
   type DeadLetteredData,
+  type DomainData,
   type RecoveredData,
   type UnhealthyData,
   whatFailed,
@@ -110,6 +111,27 @@ function deadLettered(e: AlertEvent, p: string): AlertEmail {
   };
 }
 
+function domainChanged(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<DomainData>;
+  const domain = oneLine(String(d.domain ?? 'your domain'));
+  if (e.type === 'domain.verified') {
+    return {
+      subject: `[${p}] ${domain} is verified: ${e.tenantId} can send from it`,
+      text: `Amazon SES verified ${domain} for ${e.tenantId} at ${e.createdAt} (DKIM ${d.dkim}, MAIL FROM ${d.mailFrom}).
+
+What to do: set the sender to domain mode with an address at ${domain} (PUT /tenants/${e.tenantId}/sender). Keep the DNS records in place: removing them makes SES stop accepting the domain.`,
+    };
+  }
+  return {
+    subject: `[${p}] ${domain} could not be verified for ${e.tenantId}`,
+    text: `Amazon SES gave up verifying ${domain} for ${e.tenantId} at ${e.createdAt} (DKIM ${d.dkim}, MAIL FROM ${d.mailFrom}).
+
+Meanwhile: mail of ${e.tenantId} leaves from ${p}'s own sender, as before.
+
+What to do: check the DNS records the domain route lists (GET /tenants/${e.tenantId}/domains/${domain}), then start verification again (PUT /tenants/${e.tenantId}/domains/${domain}).`,
+  };
+}
+
 function testEmail(e: AlertEvent, p: string): AlertEmail {
   return {
     subject: `[${p}] Test alert for ${e.tenantId}`,
@@ -129,7 +151,9 @@ export function composeAlertEmail(event: AlertEvent, platformName: string): Aler
           ? stillUnhealthy(event, p)
           : event.type === 'messages.dead-lettered'
             ? deadLettered(event, p)
-            : testEmail(event, p);
+            : event.type === 'domain.verified' || event.type === 'domain.failed'
+              ? domainChanged(event, p)
+              : testEmail(event, p);
   // Lines left empty by a missing field collapse, so the text reads as paragraphs.
   const text = email.text.replace(/\n{3,}/g, '\n\n').trim();
   return { subject: oneLine(email.subject).slice(0, 998), text: `${text}\n` };

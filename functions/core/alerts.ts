@@ -10,6 +10,8 @@ export const ALERT_EVENT_TYPES = [
   'sender.recovered',
   'sender.still-unhealthy',
   'messages.dead-lettered',
+  'domain.verified',
+  'domain.failed',
   'test',
 ] as const;
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
@@ -38,7 +40,20 @@ export interface DeadLetteredData {
   lastMessageId: string | null;
 }
 
-export type AlertData = UnhealthyData | RecoveredData | DeadLetteredData | Record<string, unknown>;
+/** A sender domain's verification changed (docs/design.md §20): the claim's new state. */
+export interface DomainData {
+  domain: string;
+  status: 'verified' | 'failed';
+  dkim: string;
+  mailFrom: string;
+}
+
+export type AlertData =
+  | UnhealthyData
+  | RecoveredData
+  | DeadLetteredData
+  | DomainData
+  | Record<string, unknown>;
 
 /** The body both channels carry (the webhook's raw JSON; the email is written from it). */
 export interface AlertEvent {
@@ -231,4 +246,6 @@ export interface AlertEmitter {
     fallback: FallbackPolicy;
   }): Promise<void>;
   deadLettered(input: { tenantId: string; reason: string; messageId: string | null }): Promise<void>;
+  /** A domain claim's recorded change to verified or failed (the write that recorded it calls this once). */
+  domainChanged(input: { tenantId: string } & DomainData): Promise<void>;
 }

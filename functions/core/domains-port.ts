@@ -24,8 +24,12 @@ export interface DomainStore {
    * createdAt): one of two racing writers wins. False when another write came first.
    */
   putClaim(claim: DomainClaim, replacing?: Pick<DomainClaim, 'tenantId' | 'createdAt'>): Promise<boolean>;
-  /** Rewrites the tenant's own claim made at `createdAt` (a status change); false if it is no longer that. */
-  updateClaim(claim: DomainClaim): Promise<boolean>;
+  /**
+   * Rewrites the tenant's own claim made at `createdAt` (a status change); with `fromStatus`, only while
+   * the stored status is still that one (of two racing refreshes, one records the change). False if
+   * the claim is no longer that.
+   */
+  updateClaim(claim: DomainClaim, fromStatus?: DomainClaim['status']): Promise<boolean>;
   /** Deletes the tenant's own claim; false when it is not (or no longer) the tenant's. */
   deleteClaim(name: string, tenantId: string): Promise<boolean>;
   /** Every domain the tenant's list names (claims may since have gone to another tenant: check them). */

@@ -250,6 +250,7 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('the held message', 30_000, called('Dispatcher', 'sqs:ChangeMessageVisibility'));
     await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
     await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
+    await eventually('a domain event queued', 30_000, called('ConfigApiFunction', 'sqs:SendMessage'));
     await eventually('an SES tenant made for an alert', 30_000, called('Notifier', 'sesv2:CreateTenant'));
     await eventually('a bounce suppressed', 30_000, called('Events', 'dynamodb:PutItem'));
     await eventually('a delivery event recorded', 30_000, called('Events', 'dynamodb:UpdateItem'));

@@ -7,7 +7,14 @@ import { TEST_HOST, TEST_TLS } from '../support/smtp';
 
 const SECRET = 'whsec-acme-0123456789-test';
 const SECRET2 = 'whsec-acme-second-secret-42';
-const ALL = ['sender.unhealthy', 'sender.recovered', 'sender.still-unhealthy', 'messages.dead-lettered'];
+const ALL = [
+  'sender.unhealthy',
+  'sender.recovered',
+  'sender.still-unhealthy',
+  'messages.dead-lettered',
+  'domain.verified',
+  'domain.failed',
+];
 
 let api: ConfigApiFixture;
 let receiver: WebhookReceiver;

@@ -1,6 +1,8 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, vi } from 'vitest';
+import { createAlertEmitter } from '../../functions/adapters/alert-emitter';
+import { createNotifyStore } from '../../functions/adapters/dynamo-notify';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createKmsCipher } from '../../functions/adapters/kms-cipher';
@@ -21,6 +23,7 @@ import { type DomainsFixture, startDomainsDeps } from './domains';
 import { type DynamoFixture, startDynamo } from './dynamo';
 import { type LocalKms, startKms } from './kms';
 import { TEST_CA, TEST_HOST } from './smtp';
+import { type LocalSqs, startLocalSqs } from './sqs';
 
 /** A public-looking address the guard accepts; nothing ever connects to it (see loopbackOnly). */
 export const PUBLIC_ADDRESS = '52.94.236.248';
@@ -87,6 +90,8 @@ export interface ConfigApiFixtureOptions {
   alerts?: boolean;
   /** Wire the domain routes (starts the SES v2 stand-in in front of a local SES). */
   domains?: boolean;
+  /** With `domains`: their domain.verified / domain.failed events onto a local SQS queue (fauxqs). */
+  domainEvents?: boolean;
 }
 
 export interface ApiResponse {
@@ -115,6 +120,8 @@ export interface ConfigApiFixture {
   alerts?: AlertsFixture;
   /** Present with `domains: true`. */
   domains?: DomainsFixture;
+  /** Present with `domainEvents: true`: the queue the domain events go to (`sqs.queueUrl`). */
+  domainEvents?: LocalSqs;
   clock: Clock & { set(ms: number): void };
   /** Every response body text and every stdout/stderr write (Powertools Logger output) so far. */
   responses: string[];
@@ -175,6 +182,16 @@ export async function startConfigApiFixture(
     ? await startAlertsDeps({ dynamo, kms, clock, allowPrivate, hosts: { ...TEST_HOSTS, ...options.hosts } })
     : undefined;
   const domains = options.domains ? await startDomainsDeps(dynamo) : undefined;
+  const domainEvents = options.domainEvents ? await startLocalSqs() : undefined;
+  if (domains && domainEvents) {
+    domains.deps.alerts = createAlertEmitter({
+      sqs: domainEvents.client,
+      queueUrl: domainEvents.queueUrl,
+      store: createNotifyStore({ doc: dynamo.doc, tableName: dynamo.tableName, clock }),
+      clock,
+      logger,
+    });
+  }
   const api = createConfigApi({
     ...(alerts && { alerts: alerts.deps }),
     ...(domains && { domains: domains.deps }),
@@ -243,6 +260,7 @@ export async function startConfigApiFixture(
     cipher,
     smtp,
     ...(alerts && { alerts }),
+    ...(domainEvents && { domainEvents }),
     ...(domains && { domains }),
     clock,
     responses,
@@ -258,6 +276,7 @@ export async function startConfigApiFixture(
       await gateway.close();
       await alerts?.close();
       await domains?.close();
+      await domainEvents?.close();
       await Promise.all([dynamo.close(), kms.close()]);
       stdout.mockRestore();
       stderr.mockRestore();
