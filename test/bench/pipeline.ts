@@ -36,6 +36,8 @@ export interface PipelineRun extends Throughput {
   cpu: { workers: number; stack: number; configApi: number; bench: number };
   /** When the run started (Date.now()), to cut the profiles to it. */
   startedAt: number;
+  /** The processes of the stack during the run. */
+  pids: { stack: number; workers: number[]; configApi: number[] };
 }
 
 /** One STARTTLS + AUTH smtp-server per tenant, presenting a certificate for `localhost`. */
@@ -114,13 +116,17 @@ export interface PipelineStack {
 
 /**
  * Starts the local stack as `npm start` does (`--dispatchers 5`, no demo) and points one tenant at each
- * peer. `profileDir` runs each dispatcher worker under `node --cpu-prof` (LOCAL_DISPATCHER_CPU_PROF).
+ * peer. `profileDir` runs every process of the stack (its main process, the config API and dispatcher
+ * workers) under `node --cpu-prof` (NODE_OPTIONS), each writing `CPU.<date>.<time>.<pid>.….cpuprofile`
+ * there when it stops.
  */
 export async function startPipeline(peers: TestSmtpServer[], profileDir?: string): Promise<PipelineStack> {
   // The workers inherit these: they trust the peers' CA and may profile themselves.
-  const saved = { ca: process.env.NODE_EXTRA_CA_CERTS, prof: process.env.LOCAL_DISPATCHER_CPU_PROF };
+  const saved = { ca: process.env.NODE_EXTRA_CA_CERTS, prof: process.env.NODE_OPTIONS };
   process.env.NODE_EXTRA_CA_CERTS = BENCH_CA_FILE;
-  if (profileDir) process.env.LOCAL_DISPATCHER_CPU_PROF = profileDir;
+  if (profileDir) {
+    process.env.NODE_OPTIONS = `${saved.prof ?? ''} --cpu-prof --cpu-prof-dir=${profileDir}`.trim();
+  }
   let stack: LocalStackProcess;
   try {
     stack = await spawnLocalStack({
@@ -129,7 +135,7 @@ export async function startPipeline(peers: TestSmtpServer[], profileDir?: string
     });
   } finally {
     restore('NODE_EXTRA_CA_CERTS', saved.ca);
-    restore('LOCAL_DISPATCHER_CPU_PROF', saved.prof);
+    restore('NODE_OPTIONS', saved.prof);
   }
   const info = await stack.ready(120_000);
   for (const [i, peer] of peers.entries()) {
@@ -196,6 +202,7 @@ export async function startPipeline(peers: TestSmtpServer[], profileDir?: string
           bench: (benchCpu.user + benchCpu.system) / 1e6,
         },
         startedAt: started,
+        pids: { stack: pid, workers: dispatchers, configApi: api },
       };
     },
     async close() {

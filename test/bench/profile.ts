@@ -50,17 +50,29 @@ export function moduleOf(url: string): string {
   return relative(REPO_ROOT, path);
 }
 
+/** The pid a `node --cpu-prof` file name carries: CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. */
+export function pidOfProfile(file: string): number {
+  return Number(file.split('.')[3]);
+}
+
 /**
  * Sums self time (each sample's delta to the node it hit) over every profile in `dir`; with `lastMs`, only
  * the samples of each profile's last `lastMs` (the run, not the worker's start-up).
  */
-export function summarizeProfiles(dir: string, top = 15, lastMs?: number): ProfileSummary {
+export function summarizeProfiles(
+  dir: string,
+  top = 15,
+  lastMs?: number,
+  pids?: Set<number>,
+): ProfileSummary {
   const byFunction = new Map<string, number>();
   const byModule = new Map<string, number>();
   let totalMs = 0;
   let idleMs = 0;
   let gcMs = 0;
-  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'));
+  const files = readdirSync(dir).filter(
+    (f) => f.endsWith('.cpuprofile') && (pids === undefined || pids.has(pidOfProfile(f))),
+  );
   for (const file of files) {
     const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
     const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
