@@ -5,7 +5,7 @@
  * - P1: AWS calls per message by kind for a warm batch of 10 of one tenant (SDK middleware counts).
  * - P3: a blackholed tenant server: seconds and connections per batch until the breaker opens, then
  *   while it is open, with the production sender timeouts.
- * - OAuth2 (issue 13): token requests per 1,000 messages of one OAuth2 tenant (XOAUTH2), one and two
+ * - OAuth2: token requests per 1,000 messages of one OAuth2 tenant (XOAUTH2), one and two
  *   containers.
  * - P2e, P2, P4, P5 (sections.ts): the local stack end to end and the handler alone against raw
  *   nodemailer pools (with the workers' CPU profile), bundle sizes and import times, cost per million.
@@ -133,7 +133,7 @@ async function p3(fx: DispatcherFixture) {
   return rows.join('\n');
 }
 
-/** OAuth2 token figure (issue 13): 1,000 messages of one OAuth2 tenant in batches of 10, one container, then two. */
+/** OAuth2 token figure: 1,000 messages of one OAuth2 tenant in batches of 10, one container, then two. */
 async function oauthTokens(fx: DispatcherFixture) {
   const rig = await new OAuthRig().start({ tokens: { rotate: false } });
   try {
@@ -248,7 +248,7 @@ ${p2e.text}
 ${p2.text}
 ${p4Text}
 ${p5Text}
-## OAuth2: token requests per 1,000 messages of one OAuth2 tenant (issue 13)
+## OAuth2: token requests per 1,000 messages of one OAuth2 tenant
 
 1,000 messages of one tenant with an oauth2 login (refresh-token flow) in batches of 10, through the
 dispatcher, against the local token server and XOAUTH2 submission server; first one container, then

@@ -215,7 +215,7 @@ export async function p4Section(peakRssMiB: number[]): Promise<string> {
 Each handler bundled by esbuild as the CDK stack's NodejsFunction bundles it (infra/lambda.ts: one
 minified ESM file for node22, \`mainFields\` module then main, the AWS SDK inside, the \`require\` banner,
 a source map beside it), then imported by a fresh \`node\` (median of 5; settings in the environment,
-nothing called). The events function runs in the local stack; the CDK stack does not deploy it yet.
+nothing called).
 
 ${table}
 
