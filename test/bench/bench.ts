@@ -193,11 +193,16 @@ async function main() {
     const peer = await fx.smtp.start();
     await fx.smtpTenant('p1-smtp', peer.port);
     await fx.platformTenant('p1-plat');
+    // The same server with sending limits too high to refuse anything: the reservation's own cost.
+    await fx.smtpTenant('p1-lim', peer.port, { limits: { perMinute: 10_000, perDay: 1_000_000 } });
     const smtpRow = await p1(fx, counts, 'p1-smtp', 'p1s');
+    const limitedRow = await p1(fx, counts, 'p1-lim', 'p1l');
+    const reservationWrites = sum(limitedRow.dynamo, WRITES) - sum(smtpRow.dynamo, WRITES);
     const platRow = await p1(fx, counts, 'p1-plat', 'p1p');
     const noConfigRow = await p1(fx, counts, 'p1-none', 'p1n');
     const p1Text = p1Table([
       ['smtp mode (tenant server, STARTTLS + AUTH)', smtpRow],
+      ['smtp mode with perMinute and perDay limits', limitedRow],
       ['platform mode (SES)', platRow],
       ['no config (SES)', noConfigRow],
     ]);
@@ -231,6 +236,10 @@ Goals: ≤ 1 config read per tenant per batch (the Query of config and health), 
 message (claim + delivery record; a health write only on a change, at most every 5 minutes for a
 healthy tenant), KMS ≤ 1 per tenant per container per 15 minutes (0 in a warm batch). Reads besides the
 config Query: the suppression BatchGetItem (one per batch).
+
+Sending limits (docs/design.md §21): the limited tenant's batch made ${reservationWrites} more write(s) than the
+same tenant without limits: one conditional UpdateItem per limited window (minute and day) per tenant
+per batch, whatever the batch's size (goal: at most one per window).
 
 ## P3: a blackholed tenant server
 

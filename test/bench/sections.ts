@@ -142,9 +142,9 @@ message on this mix (the claim's UpdateItem and the record's PutItem per message
 in a batch of 10 a config Query per message, then the suppression BatchGetItem, ReceiveMessage and
 DeleteMessageBatch per batch); about a fifth is nodemailer (MailComposer building the MIME, the SMTP
 connection), the same work the raw pools do. The other side of those calls, dynalite (with its LevelDB,
-\`classic-level\`) and fauxqs (with its SQLite), keeps the stack's main thread nearly saturated: with
-the workers idle most of the time, that thread and the two cores, not the dispatcher's concurrency,
-set the pace. Raw pools make no AWS calls at all: on this machine the pipeline's floor is the cost of
+\`classic-level\`) and fauxqs (with its SQLite), costs the stack's main thread about as much again: with
+the workers idle most of the time and the two cores shared by every process, CPU per message, not the
+dispatcher's concurrency, sets the pace. Raw pools make no AWS calls at all: on this machine the pipeline's floor is the cost of
 its AWS calls on both sides, far below the goal's ratio. The worker's own CPU per message
 (${((cpu.workers / profiledRun.messages) * 1000).toFixed(1)} ms) against the raw pools' (client and server) is the ratio a
 deployment with real AWS services would see at best.
