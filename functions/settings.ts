@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REPUTATION_POLICIES, type ReputationPolicy } from './core/domains-port';
 
 /**
  * The one place that reads the environment (docs/design.md §3 Settings). Handlers call `loadSettings()` once
@@ -35,6 +36,7 @@ const schema = z.object({
   PLATFORM_WEBHOOK_URL: optionalText,
   PLATFORM_WEBHOOK_SECRET_ARN: optionalText,
   SES_PLATFORM_IDENTITY: optionalText,
+  SES_REPUTATION_POLICY: z.enum(REPUTATION_POLICIES).default('standard'),
   SES_ARN_PREFIX: z
     .string()
     .regex(/^arn:[a-z-]+:ses:[a-z0-9-]+:\d{12}:$/, 'must be arn:<partition>:ses:<region>:<account>:')
@@ -67,6 +69,8 @@ export interface Settings {
   sesArnPrefix: string | undefined;
   /** The platform's SES identity (domain or address; default the domain of PLATFORM_FROM_ADDRESS). */
   sesPlatformIdentity: string;
+  /** The reputation policy an SES tenant gets when it is created (stack prop sesReputationPolicy). */
+  sesReputationPolicy: ReputationPolicy;
   /** The tenant SMTP wait for the reply after the final "." (the dispatcher's timeout follows from it). */
   dataReplyTimeoutMs: number;
 }
@@ -102,6 +106,7 @@ export function loadSettings(env: Record<string, string | undefined> = process.e
     platformWebhookSecretArn: s.PLATFORM_WEBHOOK_SECRET_ARN,
     sesArnPrefix: s.SES_ARN_PREFIX,
     sesPlatformIdentity: s.SES_PLATFORM_IDENTITY ?? s.PLATFORM_FROM_ADDRESS.split('@').at(-1) ?? '',
+    sesReputationPolicy: s.SES_REPUTATION_POLICY,
     dataReplyTimeoutMs: s.DATA_REPLY_TIMEOUT_SECONDS * 1000,
   };
 }

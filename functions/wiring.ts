@@ -224,6 +224,7 @@ export function domainAdaptersFrom(
       arnPrefix,
       platformIdentity: settings.sesPlatformIdentity,
       ...(settings.sesConfigurationSet !== undefined && { configurationSet: settings.sesConfigurationSet }),
+      reputationPolicy: settings.sesReputationPolicy,
     }),
     platformDomain: settings.platformFromAddress.split('@').at(-1) ?? settings.platformFromAddress,
     region: arnPrefix.split(':')[3] ?? '',

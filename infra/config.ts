@@ -37,6 +37,8 @@ export interface MailerConfig {
   platformWebhookUrl: string | undefined;
   /** The Secrets Manager secret (its ARN) holding that webhook's signing secret. */
   platformWebhookSecretArn: string | undefined;
+  /** The SES reputation policy each tenant's SES tenant gets when it is created (docs/design.md §20). */
+  sesReputationPolicy: 'none' | 'standard' | 'strict';
 }
 
 export class ConfigError extends Error {
@@ -90,6 +92,7 @@ const schema = z.object({
     .string()
     .regex(/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+$/, 'a Secrets Manager secret ARN')
     .optional(),
+  sesReputationPolicy: z.enum(['none', 'standard', 'strict']).default('standard'),
 });
 
 export const CONTEXT_KEYS = Object.keys(schema.shape) as (keyof typeof schema.shape)[];

@@ -46,6 +46,7 @@ export function settingsEnvironment(
     SES_CONFIGURATION_SET: values.sesConfigurationSet,
     MAX_ATTEMPTS: String(config.maxAttempts),
     HOLD_MAX_AGE_SECONDS: String(config.holdMaxAgeSeconds),
+    SES_REPUTATION_POLICY: config.sesReputationPolicy,
     POWERTOOLS_SERVICE_NAME: serviceName,
     POWERTOOLS_METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
     POWERTOOLS_LOG_LEVEL: config.logLevel,

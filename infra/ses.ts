@@ -93,6 +93,12 @@ export class PlatformMail extends Construct {
       resourceArns: [identities],
     });
     this.grantSesTenants(grantee);
+    // The admin SES routes read a tenant's SES tenant and its reputation entity.
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:GetTenant', 'ses:GetReputationEntity'],
+      resourceArns: [stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' })],
+    });
   }
 
   /**
@@ -104,7 +110,12 @@ export class PlatformMail extends Construct {
     const identities = stack.formatArn({ service: 'ses', resource: 'identity', resourceName: '*' });
     // SES tenants are named tm-<tenantId> (their ARN: tenant/<name>/<id>).
     const tenants = stack.formatArn({ service: 'ses', resource: 'tenant', resourceName: 'tm-*' });
-    iam.Grant.addToPrincipal({ grantee, actions: ['ses:CreateTenant'], resourceArns: [tenants] });
+    // A new SES tenant gets the stack's reputation policy right after it is made (docs/design.md §20).
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:CreateTenant', 'ses:UpdateReputationEntityPolicy'],
+      resourceArns: [tenants],
+    });
     iam.Grant.addToPrincipal({
       grantee,
       actions: ['ses:CreateTenantResourceAssociation'],

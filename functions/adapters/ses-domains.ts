@@ -6,11 +6,21 @@ import {
   DeleteEmailIdentityCommand,
   GetEmailIdentityCommand,
   type GetEmailIdentityCommandOutput,
+  GetReputationEntityCommand,
+  GetTenantCommand,
   PutEmailIdentityMailFromAttributesCommand,
   type SESv2Client,
+  UpdateReputationEntityPolicyCommand,
 } from '@aws-sdk/client-sesv2';
 import { IdentityExistsError } from '../core/errors';
-import { type CheckStatus, type DomainIdentity, MAIL_FROM_LABEL, type SesDomains } from '../core/ports';
+import {
+  type CheckStatus,
+  type DomainIdentity,
+  MAIL_FROM_LABEL,
+  REPUTATION_POLICIES,
+  type ReputationPolicy,
+  type SesDomains,
+} from '../core/ports';
 
 /**
  * SES identities and tenants for custom domains (contract, "Domains" and "SES tenants"): a domain
@@ -25,6 +35,8 @@ export interface SesDomainsOptions {
   /** The platform's verified identity (its domain), shared by every SES tenant. */
   platformIdentity: string;
   configurationSet?: string;
+  /** The policy a tenant this adapter creates gets (stack prop sesReputationPolicy; default standard). */
+  reputationPolicy?: ReputationPolicy;
 }
 
 const check = (status: string | undefined): CheckStatus =>
@@ -43,16 +55,31 @@ function identityOf(out: GetEmailIdentityCommandOutput): DomainIdentity {
 const named = (error: unknown, name: string) => error instanceof Error && error.name === name;
 
 /** Runs an SES call whose "already there" answer means the work is done. */
-async function idempotent(call: () => Promise<unknown>): Promise<void> {
+/** The call's answer; undefined when what it creates already existed. */
+async function idempotent<T>(call: () => Promise<T>): Promise<T | undefined> {
   try {
-    await call();
+    return await call();
   } catch (error) {
     if (!named(error, 'AlreadyExistsException')) throw error;
+    return undefined;
   }
 }
 
 export function createSesDomains(options: SesDomainsOptions): SesDomains {
   const { ses, arnPrefix } = options;
+  // SES's managed policies: arn:<partition>:ses:<region>:aws:reputation-policy/<name>.
+  const [arn, partition, , region] = arnPrefix.split(':');
+  const policyArn = (policy: ReputationPolicy) =>
+    `${arn}:${partition}:ses:${region}:aws:reputation-policy/${policy}`;
+
+  async function tenantNamed(sesTenant: string) {
+    try {
+      return (await ses.send(new GetTenantCommand({ TenantName: sesTenant }))).Tenant ?? null;
+    } catch (error) {
+      if (named(error, 'NotFoundException')) return null;
+      throw error;
+    }
+  }
   const identityArn = (name: string) => `${arnPrefix}identity/${name}`;
 
   return {
@@ -110,7 +137,16 @@ export function createSesDomains(options: SesDomainsOptions): SesDomains {
     },
 
     async ensureTenant(sesTenant) {
-      await idempotent(() => ses.send(new CreateTenantCommand({ TenantName: sesTenant })));
+      const created = await idempotent(() => ses.send(new CreateTenantCommand({ TenantName: sesTenant })));
+      if (created) {
+        await ses.send(
+          new UpdateReputationEntityPolicyCommand({
+            ReputationEntityType: 'RESOURCE',
+            ReputationEntityReference: created.TenantArn,
+            ReputationEntityPolicy: policyArn(options.reputationPolicy ?? 'standard'),
+          }),
+        );
+      }
       const shared = [identityArn(options.platformIdentity)];
       if (options.configurationSet !== undefined) {
         shared.push(`${arnPrefix}configuration-set/${options.configurationSet}`);
@@ -120,6 +156,37 @@ export function createSesDomains(options: SesDomainsOptions): SesDomains {
           ses.send(new CreateTenantResourceAssociationCommand({ TenantName: sesTenant, ResourceArn: arn })),
         );
       }
+    },
+
+    async tenantReputation(sesTenant) {
+      const tenant = await tenantNamed(sesTenant);
+      if (!tenant?.TenantArn) return null;
+      const { ReputationEntity: entity } = await ses.send(
+        new GetReputationEntityCommand({
+          ReputationEntityType: 'RESOURCE',
+          ReputationEntityReference: tenant.TenantArn,
+        }),
+      );
+      const policy = entity?.ReputationManagementPolicy?.split('/').at(-1);
+      return {
+        tenantName: sesTenant,
+        sendingStatus: entity?.SendingStatusAggregate ?? tenant.SendingStatus ?? 'ENABLED',
+        reputationPolicy: REPUTATION_POLICIES.find((p) => p === policy) ?? null,
+        reputationImpact: entity?.ReputationImpact ?? null,
+      };
+    },
+
+    async setReputationPolicy(sesTenant, policy) {
+      const tenant = await tenantNamed(sesTenant);
+      if (!tenant?.TenantArn) return false;
+      await ses.send(
+        new UpdateReputationEntityPolicyCommand({
+          ReputationEntityType: 'RESOURCE',
+          ReputationEntityReference: tenant.TenantArn,
+          ReputationEntityPolicy: policyArn(policy),
+        }),
+      );
+      return true;
     },
   };
 }

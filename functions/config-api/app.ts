@@ -20,6 +20,7 @@ import { deliveriesRoute, deliveryRoute, healthRoute } from './read-routes';
 import { matchRoute, ROUTES, routeKey } from './routes';
 import { tenantIdSchema } from './schemas';
 import { deleteSenderRoute, getSenderRoute, putSenderRoute } from './sender-routes';
+import { getSesRoute, putSesRoute } from './ses-routes';
 import {
   deleteSuppressionRoute,
   getSuppressionRoute,
@@ -56,6 +57,8 @@ const HANDLERS: Record<string, RouteHandler> = {
   'GET /tenants/{tenantId}/suppressions/{address}': getSuppressionRoute,
   'PUT /tenants/{tenantId}/suppressions/{address}': putSuppressionRoute,
   'DELETE /tenants/{tenantId}/suppressions/{address}': deleteSuppressionRoute,
+  'GET /tenants/{tenantId}/ses': getSesRoute,
+  'PUT /tenants/{tenantId}/ses': putSesRoute,
 };
 
 const KNOWN_KEYS = new Set(ROUTES.map(routeKey));
@@ -86,7 +89,7 @@ async function dispatch(
   const parsed = tenantIdSchema.safeParse(params.tenantId);
   if (!parsed.success) throw new NotFoundError('no such tenant', 'tenantId');
   authorizeTenant(caller, parsed.data);
-  return handler({ event, context, tenantId: parsed.data, params, deps });
+  return handler({ event, context, tenantId: parsed.data, admin: caller.admin, params, deps });
 }
 
 /**

@@ -97,6 +97,8 @@ export interface RouteContext {
   event: APIGatewayProxyEventV2WithJWTAuthorizer;
   context: Context;
   tenantId: string;
+  /** The caller has the admin scope (the platform's operators). */
+  admin: boolean;
   params: Record<string, string>;
   deps: ConfigApiDeps;
 }

@@ -23,7 +23,7 @@ const PROBLEMS: Record<DomainNameProblem, string> = {
   'platform-domain': "must not be the platform's own domain or a name under it",
 };
 
-function domainsOf(ctx: RouteContext): DomainsApiDeps {
+export function domainsOf(ctx: RouteContext): DomainsApiDeps {
   if (!ctx.deps.domains) throw new NotFoundError('custom domains are not enabled in this deployment');
   return ctx.deps.domains;
 }

@@ -20,6 +20,8 @@ import {
   testBodySchema,
   testResultSchema,
 } from './schemas';
+import { SES_OPERATIONS } from './ses-openapi';
+import { putSesBodySchema, sesTenantViewSchema } from './ses-schemas';
 import { SUPPRESSION_OPERATIONS } from './suppression-openapi';
 import {
   putSuppressionBodySchema,
@@ -39,6 +41,7 @@ export const REQUEST_SCHEMAS = {
   SenderTest: testBodySchema,
   NotificationsPut: putNotificationsBodySchema,
   SuppressionPut: putSuppressionBodySchema,
+  SesPut: putSesBodySchema,
 } as const;
 
 /** Response bodies, by component name (JSON Schema of what the API answers). */
@@ -57,6 +60,7 @@ export const RESPONSE_SCHEMAS = {
   DomainList: domainListSchema,
   Suppression: suppressionViewSchema,
   SuppressionsPage: suppressionsPageSchema,
+  SesTenant: sesTenantViewSchema,
 } as const;
 
 type ResponseName = keyof typeof RESPONSE_SCHEMAS;
@@ -150,6 +154,7 @@ const OPERATIONS: Record<string, Operation> = {
   },
   ...NOTIFICATION_OPERATIONS,
   ...DOMAIN_OPERATIONS,
+  ...SES_OPERATIONS,
   ...SUPPRESSION_OPERATIONS,
 };
 

@@ -30,6 +30,8 @@ export const ROUTES: readonly RouteDef[] = [
   { method: 'GET', path: '/tenants/{tenantId}/suppressions/{address}' },
   { method: 'PUT', path: '/tenants/{tenantId}/suppressions/{address}' },
   { method: 'DELETE', path: '/tenants/{tenantId}/suppressions/{address}' },
+  { method: 'GET', path: '/tenants/{tenantId}/ses' },
+  { method: 'PUT', path: '/tenants/{tenantId}/ses' },
   { method: 'GET', path: '/openapi.json', public: true },
 ];
 

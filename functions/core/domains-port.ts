@@ -55,8 +55,28 @@ export interface SesDomains {
   getIdentity(domain: string): Promise<DomainIdentity | null>;
   /** Deletes the identity (its associations go with it); an identity already gone is fine. */
   deleteIdentity(domain: string): Promise<void>;
-  /** Creates the SES tenant with the platform identity and the configuration set associated; idempotent. */
+  /**
+   * Creates the SES tenant with the platform identity and the configuration set associated; idempotent.
+   * A tenant this call created gets the stack's reputation policy (docs/design.md §20).
+   */
   ensureTenant(sesTenant: string): Promise<void>;
+  /** The SES tenant's standing; null when SES has no such tenant. */
+  tenantReputation(sesTenant: string): Promise<SesTenantReputation | null>;
+  /** Sets the SES tenant's reputation policy; false when SES has no such tenant. */
+  setReputationPolicy(sesTenant: string, policy: ReputationPolicy): Promise<boolean>;
+}
+
+/** SES's managed reputation policies (what SES does about a tenant's reputation findings). */
+export const REPUTATION_POLICIES = ['none', 'standard', 'strict'] as const;
+export type ReputationPolicy = (typeof REPUTATION_POLICIES)[number];
+
+export interface SesTenantReputation {
+  tenantName: string;
+  /** ENABLED, REINSTATED or DISABLED (SES paused the tenant's sending). */
+  sendingStatus: string;
+  reputationPolicy: ReputationPolicy | null;
+  /** The highest impact of the tenant's open reputation findings (LOW, HIGH), null when none. */
+  reputationImpact: string | null;
 }
 
 /** MAIL FROM subdomain (contract: `bounce.<domain>`; on a missing MX SES uses its default). */

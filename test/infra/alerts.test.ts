@@ -63,6 +63,7 @@ describe('tenant alerts', () => {
         'ses:SendRawEmail',
         'ses:CreateTenant',
         'ses:CreateTenantResourceAssociation',
+        'ses:UpdateReputationEntityPolicy',
         'sqs:ChangeMessageVisibility',
         'sqs:ReceiveMessage',
         'sqs:DeleteMessage',

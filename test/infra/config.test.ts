@@ -39,6 +39,7 @@ describe('readConfig', () => {
       holdMaxAgeSeconds: 86400,
       logLevel: 'INFO',
       alarmEmail: undefined,
+      sesReputationPolicy: 'standard',
     });
   });
 
@@ -50,10 +51,12 @@ describe('readConfig', () => {
         deletionProtection: 'false',
         jwtAudience: 'a, b',
         egress: 'nat',
+        sesReputationPolicy: 'strict',
       }),
     );
 
     expect(config).toMatchObject({
+      sesReputationPolicy: 'strict',
       maxConcurrency: 50,
       deletionProtection: false,
       jwtAudience: ['a', 'b'],
@@ -73,6 +76,7 @@ describe('readConfig', () => {
     [{ holdMaxAgeSeconds: 4 * 86400 }, 'holdMaxAgeSeconds'],
     [{ deletionProtection: 'yes' }, 'deletionProtection'],
     [{ fallbackRatioThreshold: 1.5 }, 'fallbackRatioThreshold'],
+    [{ sesReputationPolicy: 'lenient' }, 'sesReputationPolicy'],
   ])('refuses %o naming %s', (override, key) => {
     expect(() => readConfig(from({ ...base, ...override }))).toThrow(ConfigError);
     expect(() => readConfig(from({ ...base, ...override }))).toThrow(new RegExp(`\\b${key}\\b`));

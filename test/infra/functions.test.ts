@@ -66,6 +66,7 @@ describe('dispatcher', () => {
         ],
       },
       SES_PLATFORM_IDENTITY: expect.any(String),
+      SES_REPUTATION_POLICY: 'standard',
       DATA_REPLY_TIMEOUT_SECONDS: '300',
       POWERTOOLS_SERVICE_NAME: 'tenant-mailer-dispatcher',
       POWERTOOLS_METRICS_NAMESPACE: 'TenantMailer',
@@ -170,18 +171,25 @@ describe('config API', () => {
     expect(timeout).toBeLessThan(30);
   });
 
-  it('grants the config function no queue access and, of SES, sending only the test alert (tenant alerts), besides the domain routes’ management', () => {
-    const actions = statementsOfRole(s.json, r.roleOf(s.stack.configFunction)).flatMap(actionsOf);
-    expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual([]);
+  it('grants the config function only the alerts queue (domain events) and, of SES, the test alert, the domain routes’ and the SES tenants’ management', () => {
+    const statements = statementsOfRole(s.json, r.roleOf(s.stack.configFunction));
+    const actions = statements.flatMap(actionsOf);
+    expect(actions.filter((a) => a.startsWith('sqs:'))).toEqual(['sqs:SendMessage']);
+    expect(allowing(statements, 'sqs:SendMessage').map((st) => st.Resource)).toEqual([
+      r.arnOf(s.stack.alerts.queue),
+    ]);
     expect(actions.filter((a) => a.startsWith('ses:')).sort()).toEqual([
       'ses:CreateEmailIdentity',
       'ses:CreateTenant',
       'ses:CreateTenantResourceAssociation',
       'ses:DeleteEmailIdentity',
       'ses:GetEmailIdentity',
+      'ses:GetReputationEntity',
+      'ses:GetTenant',
       'ses:PutEmailIdentityMailFromAttributes',
       'ses:SendEmail',
       'ses:SendRawEmail',
+      'ses:UpdateReputationEntityPolicy',
     ]);
     s.template.hasResourceProperties('AWS::Lambda::Function', {
       Runtime: 'nodejs22.x',

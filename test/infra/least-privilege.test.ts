@@ -161,8 +161,13 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     }),
     await api('DELETE', '/tenants/lp-domain/sender'),
     await api('DELETE', '/tenants/lp-domain/domains/lp-domain.example'),
+    // The admin SES tenant routes: the tenant's standing and its reputation policy.
+    await api('PUT', '/tenants/lp-domain/ses', { reputationPolicy: 'strict' }),
+    await api('GET', '/tenants/lp-domain/ses'),
   ];
-  expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200, 201, 200, 200, 200, 200, 204, 204]);
+  expect(answers.map((a) => a.status)).toEqual([
+    200, 200, 200, 200, 201, 200, 200, 200, 200, 204, 204, 200, 200,
+  ]);
   // Tenant alerts: settings (webhook secret encrypted), a test to both channels, the log; lp-alert's
   // server refuses its login, so its breaker opens and the notifier delivers; lp-alert-down's webhook
   // does not answer, so the notifier backs off.

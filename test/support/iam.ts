@@ -86,6 +86,9 @@ const SES_MANAGEMENT: Record<string, ResourceKind[]> = {
   PutEmailIdentityMailFromAttributes: ['sesIdentity'],
   CreateTenant: ['sesTenant'],
   CreateTenantResourceAssociation: ['sesTenant'],
+  GetTenant: ['sesTenant'],
+  GetReputationEntity: ['sesTenant'],
+  UpdateReputationEntityPolicy: ['sesTenant'],
 };
 
 function sesKindOf(arn: string): ResourceKind {
