@@ -117,9 +117,12 @@ export interface EventsSettings {
   eventsDlqUrl: string;
   /** Receives of an event whose delivery is not recorded before it is dead-lettered (default 5). */
   eventMaxReceives: number;
+  /** Tenant alerts' queue: `reputation.warning` goes there; no warnings without it. */
+  alertsQueueUrl: string | undefined;
 }
 
 const eventsSchema = z.object({
+  ALERTS_QUEUE_URL: optionalText,
   TABLE_NAME: z.string().min(1),
   EVENTS_DLQ_URL: z.string().min(1),
   EVENT_MAX_RECEIVES: z.coerce.number().int().min(1).max(50).default(5),
@@ -136,5 +139,6 @@ export function loadEventsSettings(env: Record<string, string | undefined> = pro
     tableName: parsed.data.TABLE_NAME,
     eventsDlqUrl: parsed.data.EVENTS_DLQ_URL,
     eventMaxReceives: parsed.data.EVENT_MAX_RECEIVES,
+    alertsQueueUrl: parsed.data.ALERTS_QUEUE_URL,
   };
 }

@@ -8,6 +8,7 @@ import { type AlertEmitterOptions, createAlertEmitter } from './adapters/alert-e
 import { type AlertAdapters, createAlertAdapters } from './adapters/alert-wiring';
 import { createDomainStore } from './adapters/dynamo-domains';
 import { createNotifyStore } from './adapters/dynamo-notify';
+import { createReputationStore } from './adapters/dynamo-reputation';
 import { createDynamoStore } from './adapters/dynamo-store';
 import { createSuppressionStore } from './adapters/dynamo-suppressions';
 import { createKmsCipher } from './adapters/kms-cipher';
@@ -36,6 +37,7 @@ import type {
   Store,
   TenantSmtpSender,
 } from './core/ports';
+import type { ReputationStore } from './core/reputation';
 import type { SuppressionStore } from './core/suppression';
 import type { Clock } from './core/types';
 import type { Settings } from './settings';
@@ -166,7 +168,7 @@ export function alertAdaptersFrom(settings: Settings, clock: Clock): AlertAdapte
 
 /** The dispatcher's alert emitter (breaker transitions, dead letters); undefined when alerts are off. */
 export function alertEmitterFrom(
-  settings: Settings,
+  settings: Pick<Settings, 'alertsQueueUrl' | 'tableName'>,
   options: { clock: Clock; logger: AlertEmitterOptions['logger'] },
 ): AlertEmitter | undefined {
   if (settings.alertsQueueUrl === undefined) return undefined;
@@ -196,6 +198,11 @@ export function platformWebhookFrom(
     clock,
   });
   return { url: settings.platformWebhookUrl, secret };
+}
+
+/** The events function's per-tenant 24-hour SES counts (docs/design.md §19). */
+export function reputationFrom(settings: Pick<Settings, 'tableName'>): ReputationStore {
+  return createReputationStore({ doc: documentClient(), tableName: settings.tableName });
 }
 
 /** The delivery events DLQ (docs/design.md §19): only its SendMessage is used. */

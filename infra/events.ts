@@ -40,6 +40,8 @@ export const RATE_MIN_RECIPIENTS = 100;
 
 export interface DeliveryEventsProps {
   config: MailerConfig;
+  /** Tenant alerts' queue: a tenant over SES's rates gets `reputation.warning`. */
+  alertsQueue: sqs.IQueue;
   data: MailerData;
   mail: PlatformMail;
   alarmTopic: sns.ITopic;
@@ -123,6 +125,7 @@ export class DeliveryEvents extends Construct {
         TABLE_NAME: props.data.table.tableName,
         EVENTS_DLQ_URL: this.deadLetterQueue.queueUrl,
         EVENT_MAX_RECEIVES: String(EVENT_MAX_RECEIVES),
+        ALERTS_QUEUE_URL: props.alertsQueue.queueUrl,
         POWERTOOLS_SERVICE_NAME: SERVICE_NAMES.events,
         POWERTOOLS_METRICS_NAMESPACE: DEFAULT_METRICS_NAMESPACE,
         POWERTOOLS_LOG_LEVEL: props.config.logLevel,
@@ -131,8 +134,19 @@ export class DeliveryEvents extends Construct {
     this.handler.addEventSource(
       new SqsEventSource(this.queue, { batchSize: 10, reportBatchItemFailures: true }),
     );
-    // The delivery item's timeline (read, then a conditional append) and suppression entries.
-    props.data.table.grant(this.handler, 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem');
+    // The delivery item's timeline (read, then a conditional append), suppression entries, and each
+    // tenant's 24-hour SES counts (added per event, summed with a Query after a bounce or complaint).
+    props.data.table.grant(
+      this.handler,
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:UpdateItem',
+      'dynamodb:Query',
+    );
+    // reputation.warning leaves through the tenant alerts' queue.
+    this.handler.addToRolePolicy(
+      new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [props.alertsQueue.queueArn] }),
+    );
     // Unusable events leave for the DLQ with their reason (docs/design.md §19).
     this.handler.addToRolePolicy(
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),

@@ -185,6 +185,7 @@ export class TenantMailerStack extends Stack {
 
     this.events = new DeliveryEvents(this, 'DeliveryEvents', {
       config,
+      alertsQueue: this.alerts.queue,
       data: this.data,
       mail: this.mail,
       alarmTopic: this.observability.topic,

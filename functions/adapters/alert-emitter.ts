@@ -97,6 +97,12 @@ export function createAlertEmitter(options: AlertEmitterOptions): AlertEmitter {
         logger.info('alert queued', { tenantId, domain: data.domain, status: data.status });
       }),
 
+    reputationWarning: ({ tenantId, ...data }) =>
+      guarded('reputation.warning', tenantId, async () => {
+        await send(event(tenantId, 'reputation.warning', data));
+        logger.info('alert queued', { tenantId, kind: data.kind });
+      }),
+
     deadLettered: ({ tenantId, reason, messageId }) =>
       guarded('dead-lettered', tenantId, async () => {
         const now = clock.now();

@@ -9,6 +9,7 @@ import {
   whatFailed,
 } from './alerts';
 import { cleanDisplayName } from './fallback';
+import type { ReputationWarningData } from './reputation';
 
 export interface AlertEmail {
   subject: string;
@@ -132,6 +133,20 @@ What to do: check the DNS records the domain route lists (GET /tenants/${e.tenan
   };
 }
 
+function reputation(e: AlertEvent, p: string): AlertEmail {
+  const d = e.data as Partial<ReputationWarningData>;
+  const what = d.kind === 'complaint' ? 'complaint' : 'hard bounce';
+  const pct = (n: number | undefined) => `${((n ?? 0) * 100).toFixed(2)} %`;
+  return {
+    subject: `[${p}] Mail from ${e.tenantId}: ${what} rate ${pct(d.rate)} over the last 24 hours`,
+    text: `Over the last 24 hours, ${d.bounces ?? 0} of ${d.recipients ?? 0} recipients of mail from ${e.tenantId} sent through Amazon SES bounced for good and ${d.complaints ?? 0} complained: a ${what} rate of ${pct(d.rate)}, where SES reviews a sender at ${pct(d.threshold)}.
+
+Meanwhile: the addresses that bounced or complained are suppressed for ${e.tenantId} and are not mailed again. If the rate stays high, SES may pause ${e.tenantId}'s sending.
+
+What to do: check where the recipient lists come from (old imports, purchased or scraped lists, forms without confirmation) and remove addresses that do not want the mail.`,
+  };
+}
+
 function testEmail(e: AlertEvent, p: string): AlertEmail {
   return {
     subject: `[${p}] Test alert for ${e.tenantId}`,
@@ -153,7 +168,9 @@ export function composeAlertEmail(event: AlertEvent, platformName: string): Aler
             ? deadLettered(event, p)
             : event.type === 'domain.verified' || event.type === 'domain.failed'
               ? domainChanged(event, p)
-              : testEmail(event, p);
+              : event.type === 'reputation.warning'
+                ? reputation(event, p)
+                : testEmail(event, p);
   // Lines left empty by a missing field collapse, so the text reads as paragraphs.
   const text = email.text.replace(/\n{3,}/g, '\n\n').trim();
   return { subject: oneLine(email.subject).slice(0, 998), text: `${text}\n` };

@@ -2,6 +2,7 @@
  * Tenant alerts (issue 14): what an alert event is, when one is due, and how its delivery is retried.
  * Pure: ids, HMACs and clocks come from the adapters.
  */
+import type { ReputationWarningData } from './reputation';
 import type { FailureHint, FailureRecord, FallbackPolicy, HealthState } from './types';
 import { httpsUrlProblem, urlPort } from './url';
 
@@ -12,6 +13,7 @@ export const ALERT_EVENT_TYPES = [
   'messages.dead-lettered',
   'domain.verified',
   'domain.failed',
+  'reputation.warning',
   'test',
 ] as const;
 export type AlertEventType = (typeof ALERT_EVENT_TYPES)[number];
@@ -248,4 +250,6 @@ export interface AlertEmitter {
   deadLettered(input: { tenantId: string; reason: string; messageId: string | null }): Promise<void>;
   /** A domain claim's recorded change to verified or failed (the write that recorded it calls this once). */
   domainChanged(input: { tenantId: string } & DomainData): Promise<void>;
+  /** The tenant is over an SES reputation rate (at most once a day, the events function's claim decides). */
+  reputationWarning(input: { tenantId: string } & ReputationWarningData): Promise<void>;
 }

@@ -2,7 +2,16 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { type Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import type { AlertEmitter } from '../core/alerts';
 import type { DlqEntry } from '../core/ports';
+import {
+  hourBucket,
+  REPUTATION_WARNING_INTERVAL_MS,
+  type ReputationCounts,
+  type ReputationStore,
+  reputationWarning,
+  windowStartBucket,
+} from '../core/reputation';
 import {
   type EventDlqReason,
   parseSesEvent,
@@ -33,6 +42,9 @@ export interface EventsDeps {
    * `delivery-not-found`; until then it is retried (SES can report before the dispatcher records).
    */
   maxReceives: number;
+  /** Each tenant's 24-hour counts; with `alerts`, a tenant over SES's rates gets `reputation.warning`. */
+  reputation?: ReputationStore;
+  alerts?: Pick<AlertEmitter, 'reputationWarning'>;
 }
 
 export type EventsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
@@ -105,6 +117,37 @@ async function handleRecord(deps: EventsDeps, record: SQSRecord): Promise<void> 
     }
   }
   countRates(deps, event);
+  await trackReputation(deps, ref.tenantId, event);
+}
+
+/**
+ * Counts the tenant's recipients, hard bounces and complaints in the current hour; after a bounce or a
+ * complaint, judges the last 24 hours and, over SES's rates, claims the tenant's daily warning slot
+ * (one conditional write: one event however many containers see it) and queues `reputation.warning`.
+ */
+async function trackReputation(deps: EventsDeps, tenantId: string, event: SesEvent): Promise<void> {
+  if (!deps.reputation) return;
+  const counts: Partial<ReputationCounts> =
+    event.eventType === 'Send'
+      ? { recipients: event.mail.destination?.length ?? 1 }
+      : event.eventType === 'Bounce' && event.bounce.bounceType === 'Permanent'
+        ? { bounces: event.bounce.bouncedRecipients.length }
+        : event.eventType === 'Complaint'
+          ? { complaints: event.complaint.complainedRecipients.length }
+          : {};
+  if (Object.keys(counts).length === 0) return;
+  const now = deps.clock.now();
+  await deps.reputation.add(tenantId, hourBucket(now), counts, Math.ceil(now / 1000) + 2 * 86_400);
+  if (counts.recipients !== undefined || !deps.alerts) return;
+  const warning = reputationWarning(await deps.reputation.totals(tenantId, windowStartBucket(now)));
+  if (!warning) return;
+  if (!(await deps.reputation.claimWarning(tenantId, now, REPUTATION_WARNING_INTERVAL_MS))) return;
+  await deps.alerts.reputationWarning({ tenantId, ...warning });
+  deps.logger.warn('tenant over an SES reputation rate', {
+    tenantId,
+    kind: warning.kind,
+    rate: warning.rate,
+  });
 }
 
 /** Recipients sent, hard-bounced and complained about, per SES route tag (the rate alarms' inputs). */

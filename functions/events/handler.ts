@@ -3,7 +3,7 @@ import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { systemClock } from '../core/types';
 import { loadEventsSettings } from '../settings';
-import { eventsDlqFrom, suppressionsFrom } from '../wiring';
+import { alertEmitterFrom, eventsDlqFrom, reputationFrom, suppressionsFrom } from '../wiring';
 import { createEventsHandler, type EventsHandler } from './events';
 
 let handle: EventsHandler | undefined;
@@ -12,11 +12,15 @@ let handle: EventsHandler | undefined;
 export function buildEventsHandler(env: Record<string, string | undefined> = process.env): EventsHandler {
   const settings = loadEventsSettings(env);
   const clock = systemClock;
+  const logger = new Logger();
+  const alerts = alertEmitterFrom(settings, { clock, logger });
   return createEventsHandler({
+    reputation: reputationFrom(settings),
+    ...(alerts && { alerts }),
     suppressions: suppressionsFrom(settings, clock),
     deadLetters: eventsDlqFrom(settings.eventsDlqUrl),
     // Powertools reads its own POWERTOOLS_SERVICE_NAME / POWERTOOLS_METRICS_NAMESPACE (set by the stack).
-    logger: new Logger(),
+    logger,
     metrics: new Metrics(),
     clock,
     maxReceives: settings.eventMaxReceives,

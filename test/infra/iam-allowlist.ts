@@ -78,6 +78,13 @@ export const IAM_ALLOWLIST: AllowedGrant[] = [
   })),
   {
     fn: 'Events',
+    grant: 'sqs:SendMessage on alertsQueue',
+    reason:
+      'reputation.warning (docs/design.md §19): queued only when a tenant is over an SES rate with at least ' +
+      '100 recipients in 24 hours, which the least-privilege run does not send.',
+  },
+  {
+    fn: 'Events',
     grant: 'logs:CreateLogStream on logGroup:Events',
     reason: "Lambda writes the function's output (logs, Powertools' EMF metrics) to its own log group.",
   },

@@ -14,6 +14,7 @@ const ALL = [
   'messages.dead-lettered',
   'domain.verified',
   'domain.failed',
+  'reputation.warning',
 ];
 
 let api: ConfigApiFixture;

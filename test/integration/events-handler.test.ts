@@ -3,6 +3,9 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createAlertEmitter } from '../../functions/adapters/alert-emitter';
+import { createNotifyStore } from '../../functions/adapters/dynamo-notify';
+import { createReputationStore } from '../../functions/adapters/dynamo-reputation';
 import { createDynamoStore } from '../../functions/adapters/dynamo-store';
 import { createSuppressionStore } from '../../functions/adapters/dynamo-suppressions';
 import { createQueueAdapter } from '../../functions/adapters/queue';
@@ -230,5 +233,67 @@ describe('delivery events function', () => {
     expect(first.batchItemFailures).toEqual([{ itemIdentifier: early.messageId }]);
     expect(last.batchItemFailures).toEqual([]);
     expect((await dlq()).map((d) => d.reason)).toEqual(['delivery-not-found']);
+  });
+});
+
+describe('reputation warning', () => {
+  it('queues one reputation.warning when a tenant passes 5 % hard bounces of 100 recipients in 24 hours', async () => {
+    // Prepare: a handler with the tenant's 24-hour counts and the alerts queue, as the stack wires it.
+    const alertsQueueUrl = await sqs.createQueue('alerts-reputation');
+    const clock = { now: () => Date.now() };
+    const options = { doc: db.doc, tableName: db.tableName, clock };
+    const logger = new Logger({ serviceName: 'events-test', logLevel: 'ERROR' });
+    const withWarnings = createEventsHandler({
+      suppressions,
+      deadLetters: createQueueAdapter({ sqs: sqs.client, queueUrl: sqs.dlqUrl, dlqUrl: sqs.dlqUrl }),
+      logger,
+      metrics: new Metrics({ namespace: 'TenantMailerTest', serviceName: 'events-test' }),
+      clock,
+      maxReceives: 3,
+      reputation: createReputationStore(options),
+      alerts: createAlertEmitter({
+        sqs: sqs.client,
+        queueUrl: alertsQueueUrl,
+        store: createNotifyStore(options),
+        clock,
+        logger,
+      }),
+    });
+    const run = (records: SQSRecord[]) =>
+      withWarnings(
+        { Records: records },
+        localLambdaContext('events', 10_000, () => Date.now()),
+      );
+    const sent = await sentThroughSes('repco', 'rep-1');
+    const sends = Array.from({ length: 100 }, () => record(sent.body({ type: 'Send' })));
+    const bounce = (n: number) =>
+      record(
+        sent.body({
+          type: 'Bounce',
+          bounceType: 'Permanent',
+          bounceSubType: 'General',
+          recipients: [{ address: `gone${n}@example.test` }],
+          feedbackId: `fb-rep-${n}`,
+        }),
+      );
+
+    // Act: 4 bounces (4 %), then 2 more in two concurrent batches (6 %), then one more.
+    for (let i = 0; i < 100; i += 10) await run(sends.slice(i, i + 10));
+    await run([1, 2, 3, 4].map(bounce));
+    const below = await sqs.receiveAll(alertsQueueUrl);
+    await Promise.all([run([bounce(5)]), run([bounce(6)])]);
+    await run([bounce(7)]);
+    const above = await sqs.receiveAll(alertsQueueUrl);
+
+    // Assess
+    expect(below).toEqual([]);
+    expect(above).toHaveLength(1);
+    const message = JSON.parse(above[0]?.Body ?? '{}');
+    expect(message.event).toMatchObject({
+      type: 'reputation.warning',
+      tenantId: 'repco',
+      data: { kind: 'bounce', recipients: 100, threshold: 0.05 },
+    });
+    expect(message.event.data.bounces).toBeGreaterThanOrEqual(5);
   });
 });

@@ -143,6 +143,9 @@ describe('SES v2 stand-in: SendEmail', () => {
     // Assess
     expect(refused).toMatchObject({ name: 'SendingPausedException' });
     expect(status.Tenant?.SendingStatus).toBe('DISABLED');
-    expect((await fixture.ses.store()).map((e) => e.messageId)).toEqual([meanwhile.MessageId, resumed.MessageId]);
+    expect((await fixture.ses.store()).map((e) => e.messageId)).toEqual([
+      meanwhile.MessageId,
+      resumed.MessageId,
+    ]);
   });
 });
