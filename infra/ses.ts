@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
+import { SES_TENANT_PREFIX } from '../functions/core/ses-tenant';
 
 /** The CloudWatch dimension SES publishes the configuration set's events under (its auto-tag). */
 export const SES_CONFIGURATION_SET_DIMENSION = 'ses:configuration-set';
@@ -15,6 +16,13 @@ export const PUBLISHED_SES_EVENTS = [
   ses.EmailSendingEvent.COMPLAINT,
   ses.EmailSendingEvent.REJECT,
 ];
+
+/**
+ * SES v2 SendEmail is authorized only through one of tenant-mailer's SES tenants (docs/design.md §20):
+ * `ses:TenantName` is a condition key of ses:SendEmail, and every send the functions make names the
+ * tenant's `tm-<tenantId>` (a send without TenantName, or through another SES tenant, is refused).
+ */
+export const SES_SEND_TENANT_CONDITIONS = { StringLike: { 'ses:TenantName': `${SES_TENANT_PREFIX}*` } };
 
 export interface PlatformMailProps {
   /** A domain or an address: the SES identity of the platform sender. */
@@ -69,12 +77,6 @@ export class PlatformMail extends Construct {
   }
 
   /**
-   * Lets `grantee` send through SES v2 (SendEmail with Raw content is authorized as ses:SendEmail and
-   * ses:SendRawEmail on the identity and the configuration set). `identity/*`: the platform identity
-   * and the tenants' domain identities (domain tier), which are verified in the account after deploy
-   * and cannot be listed here; SES itself refuses any identity that is not verified.
-   */
-  /**
    * Lets `grantee` (the config API) manage tenants' domain identities and SES tenants (docs/design.md
    * "Domains"): identities anywhere in the account (a tenant's domain is not known at deploy time), SES
    * tenants named tm-*, and associating the identities and the configuration set with them.
@@ -123,15 +125,26 @@ export class PlatformMail extends Construct {
     });
   }
 
-  grantSend(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
+  /**
+   * Lets `grantee` send through SES v2. SendEmail with Raw content is authorized as ses:SendEmail and
+   * ses:SendRawEmail, on the identity and the configuration set; both must allow the request, and
+   * ses:SendEmail allows it only through an SES tenant named tm-* (SES_SEND_TENANT_CONDITIONS).
+   * `identity/*`: the platform identity and the tenants' domain identities (domain tier), which are
+   * verified in the account after deploy and cannot be listed here; SES refuses unverified identities.
+   * ses:SendRawEmail has no `ses:TenantName` key (an SES v1 action), so it carries no condition.
+   */
+  grantSend(grantee: iam.IGrantable): void {
+    const resourceArns = [
+      Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
+      this.configurationSetArn,
+    ];
+    iam.Grant.addToPrincipal({
       grantee,
-      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-      resourceArns: [
-        Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' }),
-        this.configurationSetArn,
-      ],
+      actions: ['ses:SendEmail'],
+      resourceArns,
+      conditions: SES_SEND_TENANT_CONDITIONS,
     });
+    iam.Grant.addToPrincipal({ grantee, actions: ['ses:SendRawEmail'], resourceArns });
   }
 
   /** An SES event metric of the configuration set (namespace AWS/SES), e.g. `Send`, `Bounce`. */

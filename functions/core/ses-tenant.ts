@@ -1,4 +1,6 @@
-const PREFIX = 'tm-';
+/** Every SES tenant tenant-mailer makes is named with this prefix (IAM grants match `tm-*`). */
+export const SES_TENANT_PREFIX = 'tm-';
+const PREFIX = SES_TENANT_PREFIX;
 /** SES tenant names: at most 64 letters, digits, `-` and `_`. */
 const MAX_LENGTH = 64;
 

@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { ROUTES } from '../../functions/config-api/routes';
 import { MAX_TEST_BUDGET_MS } from '../../functions/config-api/smtp-test';
+import { SES_SEND_TENANT_CONDITIONS } from '../../infra/ses';
 import { CONFIG_API_TIMEOUT, DISPATCHER_TIMEOUT } from '../../infra/stack';
 import {
   actionsOf,
@@ -104,15 +105,21 @@ describe('dispatcher', () => {
     );
   });
 
-  it('may send through SES for any verified identity of the account and the configuration set', () => {
+  it('may send through SES for any verified identity of the account and the configuration set, SendEmail only within an SES tenant tm-*', () => {
     const statements = statementsOfRole(s.json, r.roleOf(s.stack.dispatcher));
-    const ses = allowing(statements, 'ses:SendEmail');
-    expect(ses).toHaveLength(1);
-    expect(actionsOf(ses[0] as StatementJson).sort()).toEqual(['ses:SendEmail', 'ses:SendRawEmail']);
-    const resources = JSON.stringify(ses[0]?.Resource);
-    expect(resources).toContain(':identity/*');
-    expect(resources).toContain(':configuration-set/');
-    expect(resources).toContain(`{"Ref":"${r.id(s.stack.mail.configurationSet)}"}`);
+    const ses = [...allowing(statements, 'ses:SendEmail'), ...allowing(statements, 'ses:SendRawEmail')];
+    expect(ses).toHaveLength(2);
+    expect(ses.map((st) => actionsOf(st as StatementJson))).toEqual([
+      ['ses:SendEmail'],
+      ['ses:SendRawEmail'],
+    ]);
+    expect(ses[0]?.Condition).toEqual(SES_SEND_TENANT_CONDITIONS);
+    for (const st of ses) {
+      const resources = JSON.stringify(st.Resource);
+      expect(resources).toContain(':identity/*');
+      expect(resources).toContain(':configuration-set/');
+      expect(resources).toContain(`{"Ref":"${r.id(s.stack.mail.configurationSet)}"}`);
+    }
   });
 });
 

@@ -31,6 +31,7 @@ import { WEBHOOK_SECRET_CONTEXT_CONDITIONS } from '../../infra/alerts';
 import { REPO_ROOT } from '../../infra/lambda';
 import { DEFAULT_PORTS, freePort } from '../../infra/local/ports';
 import { LOCAL_WEBHOOK_SECRET, type LocalStack, startLocalStack } from '../../infra/local/stack';
+import { SES_SEND_TENANT_CONDITIONS } from '../../infra/ses';
 import { SMTP_OAUTH_CONTEXT_CONDITIONS, SMTP_PASSWORD_CONTEXT_CONDITIONS } from '../../infra/storage';
 import { type AwsCall, recordAwsCalls } from '../support/aws-calls';
 import { conditionHolds, permissionsOf, type ResourceKind, type TargetOf } from '../support/iam';
@@ -378,6 +379,27 @@ describe('least privilege', () => {
             SMTP_OAUTH_CONTEXT_CONDITIONS,
             WEBHOOK_SECRET_CONTEXT_CONDITIONS,
           ]).toContainEqual(st.Condition);
+          for (const keys of wrong) expect(conditionHolds(st.Condition as never, keys)).toBe(false);
+        }
+      }
+    }
+  });
+
+  it('sends through SES only within an SES tenant tm-*, which every real send names', () => {
+    // Prepare
+    const sends = recorder.calls.filter((c) => c.service === 'sesv2' && c.operation === 'SendEmail');
+    const wrong: Record<string, string>[] = [{}, { 'ses:TenantName': 'someone-else' }];
+
+    // Assess
+    expect(new Set(sends.map((c) => c.fn))).toEqual(new Set(['Dispatcher', 'ConfigApiFunction', 'Notifier']));
+    for (const call of sends) expect(call.tenantName, `${call.fn} SendEmail`).toMatch(/^tm-/);
+    for (const { s } of variants) {
+      for (const fn of FUNCTIONS) {
+        const send = roleStatements(s, fn).filter((st) => actionsOf(st).includes('ses:SendEmail'));
+        if (fn === 'Events') expect(send, fn).toEqual([]);
+        else expect(send.length, fn).toBeGreaterThan(0);
+        for (const st of send) {
+          expect(st.Condition, fn).toEqual(SES_SEND_TENANT_CONDITIONS);
           for (const keys of wrong) expect(conditionHolds(st.Condition as never, keys)).toBe(false);
         }
       }

@@ -32,6 +32,8 @@ export interface AwsCall {
   /** SES v2: the sender address and the configuration set of the request. */
   fromAddress?: string;
   configurationSet?: string;
+  /** SES v2 SendEmail: the SES tenant it goes through (`TenantName`). */
+  tenantName?: string;
   /** SES v2 CreateTenantResourceAssociation: the resource it associates. */
   resourceArn?: string;
 }
@@ -114,5 +116,7 @@ function describeCall(fn: string, context: MiddlewareContext, input: Record<stri
   if (typeof input.FromEmailAddress === 'string') call.fromAddress = input.FromEmailAddress;
   if (typeof input.ConfigurationSetName === 'string') call.configurationSet = input.ConfigurationSetName;
   if (typeof input.ResourceArn === 'string') call.resourceArn = input.ResourceArn;
+  if (call.operation === 'SendEmail' && typeof input.TenantName === 'string')
+    call.tenantName = input.TenantName;
   return call;
 }

@@ -72,9 +72,20 @@ function sesPermissions(call: AwsCall): Permission[] {
   const actions = call.sesContent === 'Raw' ? ['ses:SendEmail', 'ses:SendRawEmail'] : ['ses:SendEmail'];
   const conditionKeys: Record<string, string> = { 'ses:ApiVersion': '2' };
   if (call.fromAddress !== undefined) conditionKeys['ses:FromAddress'] = addressOf(call.fromAddress);
+  // ses:TenantName is a condition key of ses:SendEmail only (not of the v1 action ses:SendRawEmail).
+  const sendKeys = {
+    ...conditionKeys,
+    ...(call.tenantName !== undefined && { 'ses:TenantName': call.tenantName }),
+  };
   const resources: ResourceKind[] = ['sesIdentity'];
   if (call.configurationSet !== undefined) resources.push('sesConfigurationSet');
-  return actions.flatMap((action) => resources.map((resource) => ({ action, resource, conditionKeys })));
+  return actions.flatMap((action) =>
+    resources.map((resource) => ({
+      action,
+      resource,
+      conditionKeys: action === 'ses:SendEmail' ? sendKeys : conditionKeys,
+    })),
+  );
 }
 
 // SES v2 identity and tenant management: the IAM action is the operation's name, on these resources
