@@ -20,7 +20,7 @@ export const PUBLISHED_SES_EVENTS = [
 /**
  * SES v2 SendEmail is authorized only through one of tenant-mailer's SES tenants (docs/design.md §20):
  * `ses:TenantName` is a condition key of ses:SendEmail, and every send the functions make names the
- * tenant's `tm-<tenantId>` (a send without TenantName, or through another SES tenant, is refused).
+ * tenant's `tm-<tenantId>` (a send without TenantName, or through an SES tenant not named tm-*, is refused).
  */
 export const SES_SEND_TENANT_CONDITIONS = { StringLike: { 'ses:TenantName': `${SES_TENANT_PREFIX}*` } };
 

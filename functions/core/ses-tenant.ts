@@ -1,6 +1,5 @@
 /** Every SES tenant tenant-mailer makes is named with this prefix (IAM grants match `tm-*`). */
 export const SES_TENANT_PREFIX = 'tm-';
-const PREFIX = SES_TENANT_PREFIX;
 /** SES tenant names: at most 64 letters, digits, `-` and `_`. */
 const MAX_LENGTH = 64;
 
@@ -10,9 +9,9 @@ const MAX_LENGTH = 64;
  * first 52 characters and adds a hash of the whole id, so two long ids never share a name by their prefix.
  */
 export function sesTenantName(tenantId: string): string {
-  const name = `${PREFIX}${tenantId}`;
+  const name = `${SES_TENANT_PREFIX}${tenantId}`;
   if (name.length <= MAX_LENGTH) return name;
-  return `${PREFIX}${tenantId.slice(0, MAX_LENGTH - PREFIX.length - 9)}-${fnv1a(tenantId)}`;
+  return `${SES_TENANT_PREFIX}${tenantId.slice(0, MAX_LENGTH - SES_TENANT_PREFIX.length - 9)}-${fnv1a(tenantId)}`;
 }
 
 /** 32-bit FNV-1a as 8 hex digits: stable across runtimes, no I/O. */
