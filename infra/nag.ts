@@ -63,8 +63,9 @@ export function nagAcknowledgments(stack: NagSubject): NagAcknowledgment[] {
     scope: stack.dispatcher.role ?? stack.dispatcher,
     id: 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ses:<AWS::Region>:<AWS::AccountId>:identity/*]',
     reason:
-      'Domain tier: the dispatcher sends as each tenant domain verified in SES after deploy, so the ' +
-      'identities cannot be listed here. Scoped to this account and region; SES refuses unverified identities.',
+      'Domain tier: the dispatcher sends as each tenant domain verified in SES after deploy, and reads the ' +
+      "verification of one SES refuses (to record it on the tenant's claim), so the identities cannot be " +
+      'listed here. Scoped to this account and region; SES refuses unverified identities.',
   });
   list.push(
     {

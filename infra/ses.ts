@@ -104,6 +104,18 @@ export class PlatformMail extends Construct {
   }
 
   /**
+   * Lets `grantee` (the dispatcher) read a domain identity's verification: when SES refuses a tenant's
+   * domain, the dispatcher records what SES now says on the tenant's claim (docs/design.md §20).
+   */
+  grantReadIdentities(grantee: iam.IGrantable): void {
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:GetEmailIdentity'],
+      resourceArns: [Stack.of(this).formatArn({ service: 'ses', resource: 'identity', resourceName: '*' })],
+    });
+  }
+
+  /**
    * Lets `grantee` make a tenant's SES tenant on first need (tm-*) and associate the identities and the
    * configuration set with it (the config API on a domain claim, the dispatcher on a first SES send).
    */

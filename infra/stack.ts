@@ -134,6 +134,7 @@ export class TenantMailerStack extends Stack {
     );
     this.mail.grantSend(this.dispatcher);
     this.mail.grantSesTenants(this.dispatcher);
+    this.mail.grantReadIdentities(this.dispatcher);
 
     this.configFunction = bundledFunction(this, 'ConfigApiFunction', {
       entry: 'functions/config-api/handler.ts',

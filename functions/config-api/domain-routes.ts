@@ -1,5 +1,6 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { type DomainNameProblem, normalizeDomainName } from '../core/domain-name';
+import { refreshClaim } from '../core/domain-refresh';
 import { IdentityExistsError } from '../core/errors';
 import { type DomainClaim, MAIL_FROM_LABEL } from '../core/ports';
 import { sesTenantName } from '../core/ses-tenant';
@@ -73,35 +74,6 @@ export async function ensureSesTenant(
   await domains.store.putSesTenantMarker(tenantId, name, iso(nowMs));
 }
 
-/** Reads SES's verification of the claim's identity and records a change (pending → verified / failed). */
-async function refreshed(domains: DomainsApiDeps, claim: DomainClaim, nowMs: number): Promise<DomainClaim> {
-  const identity = await domains.ses.getIdentity(claim.name);
-  if (!identity) return claim;
-  const next: DomainClaim = {
-    ...claim,
-    status: identity.status,
-    dkim: identity.dkim,
-    mailFrom: identity.mailFrom,
-    dkimTokens: identity.dkimTokens.length > 0 ? identity.dkimTokens : claim.dkimTokens,
-  };
-  if (next.status === 'verified') next.verifiedAt = claim.verifiedAt ?? iso(nowMs);
-  const changed = (['status', 'dkim', 'mailFrom'] as const).some((k) => next[k] !== claim[k]);
-  if (!changed) return next;
-  const settled = next.status !== claim.status && (next.status === 'verified' || next.status === 'failed');
-  // Conditional on the status read: of two racing refreshes, the one that records the change tells.
-  const recorded = await domains.store.updateClaim(next, claim.status);
-  if (recorded && settled) {
-    await domains.alerts?.domainChanged({
-      tenantId: claim.tenantId,
-      domain: claim.name,
-      status: next.status as 'verified' | 'failed',
-      dkim: next.dkim,
-      mailFrom: next.mailFrom,
-    });
-  }
-  return next;
-}
-
 /**
  * Claims the name (free, or replacing a claim that may be replaced: the tenant's own failed or expired
  * one, another tenant's expired or failed one), then creates the SES identity. The claim is written first
@@ -159,7 +131,7 @@ export async function requireVerifiedDomain(ctx: RouteContext, name: string): Pr
   if (!domains) return;
   const claim = await domains.store.getClaim(name);
   const now = ctx.deps.clock.now();
-  const current = claim?.tenantId === ctx.tenantId ? await refreshed(domains, claim, now) : undefined;
+  const current = claim?.tenantId === ctx.tenantId ? await refreshClaim(domains, claim, now) : undefined;
   if (current?.status !== 'verified') {
     throw new UnprocessableError(
       'domain-unverified',
@@ -178,12 +150,12 @@ export async function putDomainRoute(ctx: RouteContext): Promise<APIGatewayProxy
   const now = ctx.deps.clock.now();
   const existing = await domains.store.getClaim(name);
   if (existing?.tenantId === ctx.tenantId && existing.status !== 'failed' && !expired(existing, now)) {
-    return json(200, domainView(await refreshed(domains, existing, now), domains.region, now));
+    return json(200, domainView(await refreshClaim(domains, existing, now), domains.region, now));
   }
   if (existing && existing.tenantId !== ctx.tenantId) {
     if (existing.status === 'verified')
       throw conflict('domain-taken', `domain ${name} belongs to another tenant`);
-    const current = await refreshed(domains, existing, now);
+    const current = await refreshClaim(domains, existing, now);
     if (current.status === 'verified')
       throw conflict('domain-taken', `domain ${name} belongs to another tenant`);
     if (current.status === 'pending' && !expired(current, now)) {
@@ -206,7 +178,7 @@ async function ownClaim(ctx: RouteContext, domains: DomainsApiDeps): Promise<Dom
 export async function getDomainRoute(ctx: RouteContext): Promise<APIGatewayProxyStructuredResultV2> {
   const domains = domainsOf(ctx);
   const now = ctx.deps.clock.now();
-  const claim = await refreshed(domains, await ownClaim(ctx, domains), now);
+  const claim = await refreshClaim(domains, await ownClaim(ctx, domains), now);
   return json(200, domainView(claim, domains.region, now));
 }
 

@@ -6,7 +6,11 @@ const check = z.enum(['pending', 'success', 'failed']);
 
 export const domainViewSchema = z.object({
   domain: z.string().describe('The domain, lower case, IDN as punycode.'),
-  status: z.enum(['pending', 'verified', 'failed', 'expired']),
+  status: z
+    .enum(['pending', 'verified', 'failed', 'expired'])
+    .describe(
+      'verified: SES may send from it (kept through SES temporary DNS failures); failed: SES said FAILED or the identity is gone (PUT starts over); expired: pending for more than 72 h.',
+    ),
   dkim: check,
   mailFrom: check,
   dnsRecords: z

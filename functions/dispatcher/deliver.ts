@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { domainOf } from '../core/address';
+import { recordRefusedDomain } from '../core/domain-refresh';
 import {
   composeFallback,
   composeTenantSender,
@@ -131,8 +132,25 @@ async function viaDomain(send: Send, config: SenderConfig, domain: string): Prom
   const outcome = await viaSes(send, { identity: own, owed: input.owed, route: 'domain', reason: null });
   const tried = afterSes(none, 'domain', input.owed, outcome);
   if (outcome.kind !== 'unverified') return tried;
-  deps.unverifiedDomains.add(domain.toLowerCase());
+  const name = domain.toLowerCase();
+  if (!deps.unverifiedDomains.has(name)) await recordRefusal(deps, input.tenantId, name);
+  deps.unverifiedDomains.add(name);
   return viaPlatform(send, tried, input.owed, 'domain-unverified');
+}
+
+/** Records SES's refusal on the tenant's domain claim (§20); a failure to record never fails the mail. */
+async function recordRefusal(deps: DispatcherDeps, tenantId: string, domain: string): Promise<void> {
+  if (!deps.domains) return;
+  try {
+    const claim = await recordRefusedDomain(deps.domains, tenantId, domain, deps.clock.now());
+    if (claim) deps.logger.info('domain refused by SES', { tenantId, domain, status: claim.status });
+  } catch (error) {
+    deps.logger.warn('domain refusal not recorded', {
+      tenantId,
+      domain,
+      error: error instanceof Error ? error.name : String(error),
+    });
+  }
 }
 
 /** SMTP tier: the tenant's own server; what it leaves owed goes through the platform (policy permitting). */

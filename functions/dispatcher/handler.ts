@@ -6,6 +6,7 @@ import { loadSettings } from '../settings';
 import {
   alertEmitterFrom,
   cipherFrom,
+  domainAdaptersFrom,
   guardFrom,
   mime,
   queueFrom,
@@ -31,6 +32,7 @@ function build(): DispatchHandler {
   const metrics = new Metrics();
   const cipher = cipherFrom(settings, clock);
   const alerts = alertEmitterFrom(settings, { clock, logger });
+  const domains = domainAdaptersFrom(settings);
   return createDispatcher({
     store: storeFrom(settings, clock),
     suppressions: suppressionsFrom(settings, clock),
@@ -56,6 +58,8 @@ function build(): DispatchHandler {
     unverifiedDomains: new ExpiringSet(DOMAIN_UNVERIFIED_MEMORY_MS, clock),
     // Tenant alerts (docs/design.md §18): on with ALERTS_QUEUE_URL.
     ...(alerts && { alerts }),
+    // A domain SES refuses is recorded on its claim (§20); domain.failed goes out with the alerts.
+    ...(domains && { domains: { store: domains.store, ses: domains.ses, alerts } }),
   });
 }
 

@@ -1,8 +1,9 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { AlertEmitter } from '../core/alerts';
+import type { DomainRefreshDeps } from '../core/domain-refresh';
 import type { PlatformSender } from '../core/fallback';
-import type { MailQueue, MimeBuilder, SesSender, Store, TenantSmtpSender } from '../core/ports';
+import type { DomainStore, MailQueue, MimeBuilder, SesSender, Store, TenantSmtpSender } from '../core/ports';
 import type { SuppressionStore } from '../core/suppression';
 import type { Clock, HealthState, SenderConfig } from '../core/types';
 
@@ -25,6 +26,12 @@ export interface DispatcherDeps {
   sesReserveMs: number;
   /** SES identities (domains) seen unverified, remembered per container. */
   unverifiedDomains: ExpiringSet;
+  /**
+   * Domain claims and SES identities (docs/design.md §20): when SES refuses a domain this container did
+   * not yet remember as unverified, the tenant's claim is refreshed, so the change is recorded and
+   * `domain.failed` told once. Absent: the dispatcher only falls back.
+   */
+  domains?: DomainRefreshDeps & { store: Pick<DomainStore, 'getClaim' | 'updateClaim'> };
   /** Tenant alerts (docs/design.md §18): told of breaker transitions and dead letters; off when absent. */
   alerts?: AlertEmitter;
   /** The least time (ms, on top of the SES reserve) a tenant SMTP send starts with; default MIN_TENANT_WINDOW_MS. */

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
  */
 
 export type Status = 'ENABLED' | 'REINSTATED' | 'DISABLED';
-export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED';
+export type VerificationStatus = 'PENDING' | 'SUCCESS' | 'FAILED' | 'TEMPORARY_FAILURE';
 
 export interface Identity {
   name: string;

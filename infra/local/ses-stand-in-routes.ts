@@ -10,6 +10,13 @@ export type Route = [string, RegExp, Handler];
 
 const STATUSES: readonly Status[] = ['ENABLED', 'REINSTATED', 'DISABLED'];
 
+/** The admin route's actions and the verification status each leaves on the identity. */
+const IDENTITY_STATUS = {
+  verify: 'SUCCESS',
+  fail: 'FAILED',
+  'temporary-failure': 'TEMPORARY_FAILURE',
+} as const;
+
 export const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 function required(body: Body, field: string): string {
   const value = str(body[field]);
@@ -216,13 +223,13 @@ export function apiRoutes(model: SesModel): Route[] {
         return {};
       },
     ],
-    // Local admin: what DNS records and SES's own reputation enforcement do in AWS.
+    // Local admin: what DNS records (found, gone, a lookup that failed for now) and SES's own reputation enforcement do in AWS.
     [
       'POST',
-      /^\/_local\/identities\/([^/]+)\/(verify|fail)$/,
+      /^\/_local\/identities\/([^/]+)\/(verify|fail|temporary-failure)$/,
       ([name, action]) => {
         const found = model.identity(name ?? '');
-        found.status = action === 'verify' ? 'SUCCESS' : 'FAILED';
+        found.status = IDENTITY_STATUS[action as keyof typeof IDENTITY_STATUS];
         return { identity: found.name, status: found.status };
       },
     ],

@@ -162,12 +162,21 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     }),
     await api('DELETE', '/tenants/lp-domain/sender'),
     await api('DELETE', '/tenants/lp-domain/domains/lp-domain.example'),
+    // A domain SES stops accepting after the sender took it (lp-lapsed): the dispatcher reads the claim
+    // and the identity's verification, records the failure and queues domain.failed.
+    await api('PUT', '/tenants/lp-lapsed/domains/lp-lapsed.example'),
+    await fetch(`${info.endpoints.sesv2}/_local/identities/lp-lapsed.example/verify`, { method: 'POST' }),
+    await api('PUT', '/tenants/lp-lapsed/sender', {
+      mode: 'domain',
+      domain: { name: 'lp-lapsed.example', fromAddress: 'mail@lp-lapsed.example' },
+    }),
+    await fetch(`${info.endpoints.sesv2}/_local/identities/lp-lapsed.example/fail`, { method: 'POST' }),
     // The admin SES tenant routes: the tenant's standing and its reputation policy.
     await api('PUT', '/tenants/lp-domain/ses', { reputationPolicy: 'strict' }),
     await api('GET', '/tenants/lp-domain/ses'),
   ];
   expect(answers.map((a) => a.status)).toEqual([
-    200, 200, 200, 200, 201, 200, 200, 200, 200, 204, 204, 200, 200,
+    200, 200, 200, 200, 201, 200, 200, 200, 200, 204, 204, 201, 200, 200, 200, 200, 200,
   ]);
   // Tenant alerts: settings (webhook secret encrypted), a test to both channels, the log; lp-alert's
   // server refuses its login, so its breaker opens and the notifier delivers; lp-alert-down's webhook
@@ -225,6 +234,7 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
       'lp-alert',
       'lp-alert-down',
       'lp-alert-hold',
+      'lp-lapsed',
     ]) {
       await producer.enqueue(mail(tenantId));
     }
@@ -257,6 +267,7 @@ async function exerciseFunctions(local: LocalStack): Promise<void> {
     await eventually('an alert delivered', 30_000, called('Notifier', 'dynamodb:PutItem'));
     await eventually('an alert backing off', 30_000, called('Notifier', 'sqs:ChangeMessageVisibility'));
     await eventually('a domain event queued', 30_000, called('ConfigApiFunction', 'sqs:SendMessage'));
+    await eventually('a refused domain read', 30_000, called('Dispatcher', 'sesv2:GetEmailIdentity'));
     await eventually('an SES tenant made for an alert', 30_000, called('Notifier', 'sesv2:CreateTenant'));
     await eventually('a bounce suppressed', 30_000, called('Events', 'dynamodb:PutItem'));
     await eventually('a delivery event recorded', 30_000, called('Events', 'dynamodb:UpdateItem'));

@@ -1,3 +1,4 @@
+import { DeleteEmailIdentityCommand } from '@aws-sdk/client-sesv2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { composeAlertEmail } from '../../functions/core/alert-email';
 import type { AlertMessage } from '../../functions/core/alert-message';
@@ -65,4 +66,46 @@ describe('domain alert events', () => {
     // Assess
     expect(await queued()).toEqual([]);
   });
+
+  it('keeps a verified domain verified through an SES temporary failure, and queues nothing', async () => {
+    // Prepare
+    expect((await as('dtco', 'PUT', '/domains/dtco.example')).status).toBe(201);
+    await api.domains?.verify('dtco.example');
+    expect((await as('dtco', 'GET', '/domains/dtco.example')).body).toMatchObject({ status: 'verified' });
+    await queued();
+
+    // Act: SES's DNS lookups fail for now (it retries them for 72 hours)
+    await identityAdmin('dtco.example', 'temporary-failure');
+    const answer = await as('dtco', 'GET', '/domains/dtco.example');
+
+    // Assess
+    expect(answer.body).toMatchObject({ status: 'verified', expiresAt: null });
+    expect(await queued()).toEqual([]);
+  });
+
+  it('records a verified domain whose SES identity is gone as failed, queues domain.failed, and lets the tenant start again', async () => {
+    // Prepare
+    expect((await as('dgco', 'PUT', '/domains/dgco.example')).status).toBe(201);
+    await api.domains?.verify('dgco.example');
+    expect((await as('dgco', 'GET', '/domains/dgco.example')).body).toMatchObject({ status: 'verified' });
+    await queued();
+
+    // Act: the identity is deleted outside tenant-mailer (the console, another tool)
+    await api.domains?.ses.client.send(new DeleteEmailIdentityCommand({ EmailIdentity: 'dgco.example' }));
+    const answer = await as('dgco', 'GET', '/domains/dgco.example');
+    const again = await as('dgco', 'PUT', '/domains/dgco.example');
+
+    // Assess
+    expect(answer.body).toMatchObject({ status: 'failed' });
+    const messages = await queued();
+    expect(messages.map((m) => (m.kind === 'event' ? m.event.type : m.kind))).toEqual(['domain.failed']);
+    expect(again.status).toBe(201);
+    expect(again.body).toMatchObject({ status: 'pending' });
+  });
 });
+
+async function identityAdmin(domain: string, action: 'verify' | 'fail' | 'temporary-failure') {
+  const url = api.domains?.ses.standIn?.url;
+  const response = await fetch(`${url}/_local/identities/${domain}/${action}`, { method: 'POST' });
+  expect(response.status).toBe(200);
+}

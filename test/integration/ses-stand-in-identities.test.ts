@@ -94,4 +94,22 @@ describe('SES v2 stand-in: email identities', () => {
     expect(unknown.status).toBe(404);
     expect(await unknown.json()).toMatchObject({ __type: 'NotFoundException' });
   });
+
+  it('marks an identity as in a temporary failure (DKIM and MAIL FROM too) through the admin route', async () => {
+    // Prepare
+    const domain = `${unique('temporary')}.example`;
+    await fixture.ses.client.send(new CreateEmailIdentityCommand({ EmailIdentity: domain }));
+
+    // Act
+    const answer = await standInAdmin(fixture.ses, `/identities/${domain}/temporary-failure`);
+    const identity = await fixture.ses.client.send(new GetEmailIdentityCommand({ EmailIdentity: domain }));
+
+    // Assess
+    expect(answer.status).toBe(200);
+    expect(identity).toMatchObject({
+      VerificationStatus: 'TEMPORARY_FAILURE',
+      VerifiedForSendingStatus: false,
+      DkimAttributes: { Status: 'TEMPORARY_FAILURE' },
+    });
+  });
 });
