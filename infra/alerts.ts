@@ -1,12 +1,12 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { type AlarmSpec, deadLettersSpec, queueWithDeadLetters, stackAlarm } from './alarms';
 import type { MailerConfig } from './config';
 import {
   type BundledFunctionProps,
@@ -59,18 +59,11 @@ export class TenantAlerts extends Construct {
     super(scope, id);
     const { config, data } = props;
     this.keyArn = data.passwordKey.keyArn;
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetters(this, {
       visibilityTimeout: Duration.seconds(6 * NOTIFIER_TIMEOUT.toSeconds()),
       retentionPeriod: ALERTS_RETENTION,
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: ALERTS_MAX_RECEIVE_COUNT },
-    });
+      maxReceiveCount: ALERTS_MAX_RECEIVE_COUNT,
+    }));
     const platformWebhook = {
       ...(config.platformWebhookUrl !== undefined && { PLATFORM_WEBHOOK_URL: config.platformWebhookUrl }),
       ...(config.platformWebhookSecretArn !== undefined && {
@@ -123,16 +116,7 @@ export class TenantAlerts extends Construct {
     this.grantWebhookSecret(props.configFunction, ['kms:Encrypt', 'kms:Decrypt']);
     props.mail.grantSend(props.configFunction);
 
-    const alarm = (alarmId: string, spec: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>) => {
-      const made = new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...spec,
-      });
-      made.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-      made.addOkAction(new actions.SnsAction(props.alarmTopic));
-      return made;
-    };
+    const alarm = (alarmId: string, spec: AlarmSpec) => stackAlarm(this, alarmId, spec, props.alarmTopic);
     this.alarms = {
       failedDeliveries: alarm('NotificationFailures', {
         alarmDescription:
@@ -147,15 +131,13 @@ export class TenantAlerts extends Construct {
         threshold: 1,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       }),
-      deadLetters: alarm('AlertsDeadLetterQueueNotEmpty', {
-        alarmDescription: 'Alert messages are in the alerts DLQ (the notifier crashed on them repeatedly).',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: Duration.minutes(1),
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      }),
+      deadLetters: alarm(
+        'AlertsDeadLetterQueueNotEmpty',
+        deadLettersSpec(
+          this.deadLetterQueue,
+          'Alert messages are in the alerts DLQ (the notifier crashed on them repeatedly).',
+        ),
+      ),
     };
   }
 

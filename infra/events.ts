@@ -1,6 +1,5 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -8,9 +7,10 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { SqsSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { EVENT_METRICS, SES_ROUTES } from '../functions/events/metrics';
+import { type AlarmSpec, deadLettersSpec, queueWithDeadLetters, stackAlarm } from './alarms';
 import type { MailerConfig } from './config';
 import { bundledFunction } from './lambda';
 import { DEFAULT_METRICS_NAMESPACE, SERVICE_NAMES } from './metrics';
@@ -100,18 +100,11 @@ export class DeliveryEvents extends Construct {
       events: DELIVERY_EVENT_TYPES,
     });
 
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetters(this, {
       visibilityTimeout: Duration.seconds(6 * EVENTS_TIMEOUT.toSeconds()),
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT },
-    });
+      maxReceiveCount: EVENTS_MAX_RECEIVE_COUNT,
+    }));
     // Raw delivery: the queue message body is SES's event JSON itself, as the events function reads it.
     this.topic.addSubscription(new SqsSubscription(this.queue, { rawMessageDelivery: true }));
 
@@ -152,28 +145,15 @@ export class DeliveryEvents extends Construct {
       new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [this.deadLetterQueue.queueArn] }),
     );
 
-    const alarm = (alarmId: string, spec: Omit<cloudwatch.AlarmProps, 'evaluationPeriods'>) => {
-      const made = new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        // No data means no traffic, not trouble.
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...spec,
-      });
-      made.addAlarmAction(new actions.SnsAction(props.alarmTopic));
-      made.addOkAction(new actions.SnsAction(props.alarmTopic));
-      return made;
-    };
+    const alarm = (alarmId: string, spec: AlarmSpec) => stackAlarm(this, alarmId, spec, props.alarmTopic);
     this.alarms = {
-      deadLetters: alarm('EventsDeadLetterQueueNotEmpty', {
-        alarmDescription:
+      deadLetters: alarm(
+        'EventsDeadLetterQueueNotEmpty',
+        deadLettersSpec(
+          this.deadLetterQueue,
           'SES delivery events are in the events DLQ (malformed, unknown, untagged, or their delivery was not found): see each message attribute "reason".',
-        metric: this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: Duration.minutes(1),
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      }),
+        ),
+      ),
       errors: alarm('EventsErrors', {
         alarmDescription: 'The events function failed invocations (see its log).',
         metric: this.handler.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }),

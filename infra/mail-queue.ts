@@ -1,7 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { queueWithDeadLetters } from './alarms';
 import { QUEUE_RETENTION_SECONDS } from './config';
 
 /**
@@ -24,18 +25,11 @@ export class MailQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: MailQueueProps) {
     super(scope, id);
-    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    this.queue = new sqs.Queue(this, 'Queue', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
+    ({ queue: this.queue, deadLetterQueue: this.deadLetterQueue } = queueWithDeadLetters(this, {
       visibilityTimeout: props.visibilityTimeout,
       retentionPeriod: Duration.seconds(QUEUE_RETENTION_SECONDS),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
-    });
+      maxReceiveCount: MAX_RECEIVE_COUNT,
+    }));
     this.producerPolicy = new iam.ManagedPolicy(this, 'ProducerPolicy', {
       description: 'tenant-mailer producers: publish messages to the mail queue',
       statements: [

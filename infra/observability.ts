@@ -1,12 +1,12 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DIMENSIONS, METRICS, type MetricKey } from '../functions/dispatcher/metrics';
+import { type AlarmSpec, deadLettersSpec, notify, stackAlarm } from './alarms';
 import { SERVICE_NAMES } from './metrics';
 import type { PlatformMail } from './ses';
 
@@ -61,26 +61,16 @@ export class MailerObservability extends Construct {
         label,
       });
 
-    type AlarmSpec = Omit<cloudwatch.AlarmProps, 'evaluationPeriods'> & { evaluationPeriods?: number };
-    // No data means no traffic, not trouble.
-    const alarm = (alarmId: string, spec: AlarmSpec) =>
-      new cloudwatch.Alarm(this, alarmId, {
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        ...spec,
-      });
+    const alarm = (alarmId: string, spec: AlarmSpec) => stackAlarm(this, alarmId, spec);
 
     this.alarms = {
-      deadLetterQueue: alarm('DeadLetterQueueNotEmpty', {
-        alarmDescription:
+      deadLetterQueue: alarm(
+        'DeadLetterQueueNotEmpty',
+        deadLettersSpec(
+          props.deadLetterQueue,
           'Messages are in the DLQ (validation, undeliverable, held-expired, idempotency-conflict, or a crash loop). Inspect, fix, redrive.',
-        metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
-          statistic: cloudwatch.Stats.MAXIMUM,
-          period: Duration.minutes(1),
-        }),
-        threshold: 0,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      }),
+        ),
+      ),
       dispatcherErrors: alarm('DispatcherErrors', {
         alarmDescription:
           'The dispatcher threw or timed out (it reports per-message failures itself, so any error is a bug or a timeout).',
@@ -133,11 +123,7 @@ export class MailerObservability extends Construct {
         datapointsToAlarm: 3,
       }),
     };
-    const action = new actions.SnsAction(this.topic);
-    for (const each of Object.values(this.alarms)) {
-      each.addAlarmAction(action);
-      each.addOkAction(action);
-    }
+    notify(this.topic, Object.values(this.alarms));
 
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: Stack.of(this).stackName,
