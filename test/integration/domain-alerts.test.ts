@@ -69,10 +69,7 @@ describe('domain alert events', () => {
 
   it('keeps a verified domain verified through an SES temporary failure, and queues nothing', async () => {
     // Prepare
-    expect((await as('dtco', 'PUT', '/domains/dtco.example')).status).toBe(201);
-    await api.domains?.verify('dtco.example');
-    expect((await as('dtco', 'GET', '/domains/dtco.example')).body).toMatchObject({ status: 'verified' });
-    await queued();
+    await verifiedDomain('dtco');
 
     // Act: SES's DNS lookups fail for now (it retries them for 72 hours)
     await identityAdmin('dtco.example', 'temporary-failure');
@@ -85,10 +82,7 @@ describe('domain alert events', () => {
 
   it('records a verified domain whose SES identity is gone as failed, queues domain.failed, and lets the tenant start again', async () => {
     // Prepare
-    expect((await as('dgco', 'PUT', '/domains/dgco.example')).status).toBe(201);
-    await api.domains?.verify('dgco.example');
-    expect((await as('dgco', 'GET', '/domains/dgco.example')).body).toMatchObject({ status: 'verified' });
-    await queued();
+    await verifiedDomain('dgco');
 
     // Act: the identity is deleted outside tenant-mailer (the console, another tool)
     await api.domains?.ses.client.send(new DeleteEmailIdentityCommand({ EmailIdentity: 'dgco.example' }));
@@ -103,6 +97,15 @@ describe('domain alert events', () => {
     expect(again.body).toMatchObject({ status: 'pending' });
   });
 });
+
+/** The tenant's domain `<tenantId>.example`, claimed, verified and read (its domain.verified drained). */
+async function verifiedDomain(tenantId: string) {
+  const domain = `${tenantId}.example`;
+  expect((await as(tenantId, 'PUT', `/domains/${domain}`)).status).toBe(201);
+  await api.domains?.verify(domain);
+  expect((await as(tenantId, 'GET', `/domains/${domain}`)).body).toMatchObject({ status: 'verified' });
+  await queued();
+}
 
 async function identityAdmin(domain: string, action: 'verify' | 'fail' | 'temporary-failure') {
   const url = api.domains?.ses.standIn?.url;
