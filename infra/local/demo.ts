@@ -1,6 +1,5 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
-import { sesTenantName } from '../../functions/core/ses-tenant';
 import { createProducer, type QueueMessageInput } from '../../functions/producer';
 import { LOCAL_OAUTH_MAILBOX } from './oauth-stack';
 import { LOCAL_WEBHOOK_SECRET, type StackInfo } from './stack';
@@ -99,8 +98,26 @@ export async function configureDemoTenants(info: StackInfo): Promise<DemoSesTena
   return { initech: await claimDemoDomain(info, 'initech', 'initech.example') };
 }
 
-/** A demo tenant's SES tenant, as the table shows it (`tm-initech, initech.example verified`). */
+/** A demo tenant's SES tenant, as the table shows it (`tm-initech ENABLED, initech.example verified`). */
 export type DemoSesTenants = Partial<Record<(typeof DEMO_TENANTS)[number], string>>;
+
+/**
+ * Each demo tenant's SES tenant as the admin route shows it (name and sending status; '-' for a tenant
+ * that never went through SES), with the tenant's domain from `domains`.
+ */
+export async function demoSesTenants(info: StackInfo, domains: DemoSesTenants): Promise<DemoSesTenants> {
+  const call = apiClient(info);
+  const shown: DemoSesTenants = {};
+  for (const tenantId of DEMO_TENANTS) {
+    const ses = await call<{ tenantName: string; sendingStatus: string }>('GET', `/tenants/${tenantId}/ses`);
+    const parts = [
+      ...(ses.status === 200 ? [`${ses.body.tenantName} ${ses.body.sendingStatus}`] : []),
+      ...(domains[tenantId] !== undefined ? [domains[tenantId]] : []),
+    ];
+    if (parts.length > 0) shown[tenantId] = parts.join(', ');
+  }
+  return shown;
+}
 
 /**
  * The tenant claims its domain through the config API (which makes its SES tenant), the local SES
@@ -117,7 +134,7 @@ async function claimDemoDomain(info: StackInfo, tenantId: string, domain: string
   });
   if (!verify.ok) throw new Error(`the local SES could not verify ${domain}: ${verify.status}`);
   const checked = await call<{ status: string }>('GET', `/tenants/${tenantId}/domains/${domain}`);
-  return `${sesTenantName(tenantId)}, ${domain} ${checked.body?.status ?? 'unknown'}`;
+  return `${domain} ${checked.body?.status ?? 'unknown'}`;
 }
 
 /** Enqueues one message of each kind per demo tenant with the typed producer; returns how many. */

@@ -11,6 +11,7 @@ import {
   configureDemoTenants,
   DEMO_TENANTS,
   deliveryWatch,
+  demoSesTenants,
   demoTable,
   enqueueDemoMessages,
   waitForDemo,
@@ -114,7 +115,7 @@ async function main(): Promise<void> {
 async function runDemo(info: StackInfo): Promise<void> {
   say();
   say(`demo: configuring tenants ${DEMO_TENANTS.join(', ')} through the config API…`);
-  const sesTenants = await configureDemoTenants(info);
+  const domains = await configureDemoTenants(info);
   const sqs = new SQSClient({
     endpoint: info.endpoints.sqs,
     region: info.region,
@@ -125,7 +126,7 @@ async function runDemo(info: StackInfo): Promise<void> {
   say(`demo: ${count} messages enqueued; waiting for the dispatcher…`);
   const deliveries = await waitForDemo(info, count / DEMO_TENANTS.length, 45_000);
   say();
-  say(demoTable(info, deliveries, sesTenants));
+  say(demoTable(info, deliveries, await demoSesTenants(info, domains)));
   say();
   say('acme: its own SMTP server (the tenant mailbox). globex: its server refuses the login, so the');
   say(
