@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import * as sqs from 'aws-cdk-lib/aws-sqs';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 
 /** An alarm's settings; one evaluation period unless it says otherwise. */
@@ -47,34 +47,4 @@ export function deadLettersSpec(deadLetterQueue: sqs.IQueue, description: string
     threshold: 0,
     comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
   };
-}
-
-export interface QueueWithDeadLettersProps {
-  visibilityTimeout: Duration;
-  retentionPeriod: Duration;
-  /** Receives before SQS moves a message to the dead-letter queue. */
-  maxReceiveCount: number;
-}
-
-/**
- * A work queue (`Queue`) and its dead-letter queue (`DeadLetterQueue`, kept 14 days) in `scope`: both
- * SQS-encrypted and TLS only.
- */
-export function queueWithDeadLetters(
-  scope: Construct,
-  props: QueueWithDeadLettersProps,
-): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
-  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    retentionPeriod: Duration.days(14),
-  });
-  const queue = new sqs.Queue(scope, 'Queue', {
-    encryption: sqs.QueueEncryption.SQS_MANAGED,
-    enforceSSL: true,
-    visibilityTimeout: props.visibilityTimeout,
-    retentionPeriod: props.retentionPeriod,
-    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
-  });
-  return { queue, deadLetterQueue };
 }

@@ -6,7 +6,7 @@ import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { type AlarmSpec, deadLettersSpec, queueWithDeadLetters, stackAlarm } from './alarms';
+import { type AlarmSpec, deadLettersSpec, stackAlarm } from './alarms';
 import type { MailerConfig } from './config';
 import {
   type BundledFunctionProps,
@@ -14,6 +14,7 @@ import {
   type SettingsValues,
   settingsEnvironment,
 } from './lambda';
+import { queueWithDeadLetters } from './mail-queue';
 import { SERVICE_NAMES } from './metrics';
 import type { PlatformMail } from './ses';
 import type { MailerData } from './storage';

@@ -1,8 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { queueWithDeadLetters } from './alarms';
 import { QUEUE_RETENTION_SECONDS } from './config';
 
 /**
@@ -45,4 +44,34 @@ export class MailQueue extends Construct {
   grantEnqueue(grantee: iam.IGrantable): iam.Grant {
     return this.queue.grantSendMessages(grantee);
   }
+}
+
+export interface QueueWithDeadLettersProps {
+  visibilityTimeout: Duration;
+  retentionPeriod: Duration;
+  /** Receives before SQS moves a message to the dead-letter queue. */
+  maxReceiveCount: number;
+}
+
+/**
+ * A work queue (`Queue`) and its dead-letter queue (`DeadLetterQueue`, kept 14 days) in `scope`: both
+ * SQS-encrypted and TLS only.
+ */
+export function queueWithDeadLetters(
+  scope: Construct,
+  props: QueueWithDeadLettersProps,
+): { queue: sqs.Queue; deadLetterQueue: sqs.Queue } {
+  const deadLetterQueue = new sqs.Queue(scope, 'DeadLetterQueue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    retentionPeriod: Duration.days(14),
+  });
+  const queue = new sqs.Queue(scope, 'Queue', {
+    encryption: sqs.QueueEncryption.SQS_MANAGED,
+    enforceSSL: true,
+    visibilityTimeout: props.visibilityTimeout,
+    retentionPeriod: props.retentionPeriod,
+    deadLetterQueue: { queue: deadLetterQueue, maxReceiveCount: props.maxReceiveCount },
+  });
+  return { queue, deadLetterQueue };
 }

@@ -17,9 +17,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
  * Reads SES's verification of the claim's identity and records a change (pending → verified / failed,
- * verified → failed; a verified claim never goes back to pending). A verified claim whose identity SES no longer has is failed: SES cannot send from
- * it, and only a new PUT (a new identity) makes it usable again. A pending claim without an identity
- * is left as it is (its PUT may still be creating the identity).
+ * verified → failed; a verified claim never goes back to pending). A verified claim whose identity SES
+ * no longer has is failed: SES cannot send from it, and only a new PUT (a new identity) makes it usable
+ * again. A pending claim without an identity is left as it is (its PUT may still be creating it).
  */
 export async function refreshClaim(
   deps: DomainRefreshDeps,

@@ -133,8 +133,10 @@ async function viaDomain(send: Send, config: SenderConfig, domain: string): Prom
   const tried = afterSes(none, 'domain', input.owed, outcome);
   if (outcome.kind !== 'unverified') return tried;
   const name = domain.toLowerCase();
-  if (!deps.unverifiedDomains.has(name)) await recordRefusal(deps, input.tenantId, name);
+  // Remembered before the record: meanwhile nothing else in this container tries the domain or records it.
+  const first = !deps.unverifiedDomains.has(name);
   deps.unverifiedDomains.add(name);
+  if (first) await recordRefusal(deps, input.tenantId, name);
   return viaPlatform(send, tried, input.owed, 'domain-unverified');
 }
 

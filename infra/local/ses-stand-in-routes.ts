@@ -223,7 +223,8 @@ export function apiRoutes(model: SesModel): Route[] {
         return {};
       },
     ],
-    // Local admin: what DNS records (found, gone, a lookup that failed for now) and SES's own reputation enforcement do in AWS.
+    // Local admin: what DNS records (found, gone, a lookup that failed for now) and SES's own reputation
+    // enforcement do in AWS.
     [
       'POST',
       /^\/_local\/identities\/([^/]+)\/(verify|fail|temporary-failure)$/,

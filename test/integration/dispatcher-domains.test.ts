@@ -9,7 +9,13 @@ import { sesTenantName } from '../../functions/core/ses-tenant';
 import type { DispatchHandler } from '../../functions/dispatcher/dispatcher';
 import { SES_STAND_IN_ACCOUNT } from '../../infra/local/ses-stand-in';
 import { type AlertsFixture, startDispatcherAlerts } from '../support/alerts';
-import { type DispatcherFixture, mail, PLATFORM, useDispatcherFixture } from '../support/dispatcher';
+import {
+  countCommands,
+  type DispatcherFixture,
+  mail,
+  PLATFORM,
+  useDispatcherFixture,
+} from '../support/dispatcher';
 
 // The domain tier over the SES v2 stand-in (docs/design.md §20): when SES stops accepting a domain it had
 // verified, the dispatcher falls back (domain-unverified), records the change on the tenant's claim and
@@ -128,6 +134,28 @@ describe('dispatcher: a domain SES stops accepting', () => {
     // The container remembered the refusal: its later message went straight to the platform.
     const froms = f.sesRequests.filter((r) => r.TenantName === 'tm-lapsedco').map((r) => r.FromEmailAddress);
     expect(froms.filter((from) => from === 'hello@lapsedco.example')).toHaveLength(3);
+  });
+
+  it('reads the refused domain once for a whole batch of its messages in one container', async () => {
+    // Prepare
+    await verifiedDomainTenant('batchco', 'batchco.example');
+    await identityAdmin('batchco.example', 'fail');
+    const handler = container();
+    const counts = countCommands(f.ses.client as never);
+    const records = await f.receive(
+      ['b-1', 'b-2', 'b-3'].map((key) => mail('batchco', { idempotencyKey: key })),
+    );
+
+    // Act
+    const response = await f.invoke(records, { handler });
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const log = await f.deliveries('batchco');
+    expect(log).toHaveLength(3);
+    for (const d of log) expect(d).toMatchObject({ route: 'platform', fallbackReason: 'domain-unverified' });
+    expect(counts.GetEmailIdentityCommand).toBe(1);
+    expect(await store.getClaim('batchco.example')).toMatchObject({ status: 'failed' });
   });
 
   it('leaves the claim as it was when the dispatcher runs without the domain adapters', async () => {
